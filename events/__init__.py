@@ -1,0 +1,49 @@
+"""What happened: the event models, their envelope and the catalogue.
+
+This package imports nothing else of subcycle's.
+"""
+
+from events.base import Event
+from events.catalogue import (
+    EVENT_TYPES,
+    QUEUE_OF,
+    AnnualTermEnded,
+    AnyEvent,
+    BillingCycleClosed,
+    CancellationRequested,
+    ExpiryTick,
+    MobileNumberRegistrationSubmitted,
+    OtpRequested,
+    Queue,
+    RenewalConsentGiven,
+    SubscriptionExpiringSoon,
+    SubscriptionPurchased,
+    json_schema,
+    queue_of,
+)
+from events.errors import InvalidEvent, parse_event, parse_event_json
+from events.types import JST, normalise_phone
+
+__all__ = [
+    "EVENT_TYPES",
+    "JST",
+    "QUEUE_OF",
+    "AnnualTermEnded",
+    "AnyEvent",
+    "BillingCycleClosed",
+    "CancellationRequested",
+    "Event",
+    "ExpiryTick",
+    "InvalidEvent",
+    "MobileNumberRegistrationSubmitted",
+    "OtpRequested",
+    "Queue",
+    "RenewalConsentGiven",
+    "SubscriptionExpiringSoon",
+    "SubscriptionPurchased",
+    "json_schema",
+    "normalise_phone",
+    "parse_event",
+    "parse_event_json",
+    "queue_of",
+]

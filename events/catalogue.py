@@ -1,0 +1,131 @@
+"""The event catalogue (SPEC section 8): every type, and the queue it travels on."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, TypeAdapter, model_validator
+
+from events.base import Event
+from events.types import Day, Identifier, Period, Phone
+
+Channel = Literal["sms", "voice"]
+Locale = Literal["ja", "en"]
+
+
+class Queue(StrEnum):
+    LIFECYCLE = "lifecycle"
+    CANCELLATIONS = "cancellations"
+    BILLING = "billing"
+    OTP = "otp"
+    NOTIFICATIONS = "notifications"
+
+
+class SubscriptionPurchased(Event):
+    type: Literal["SubscriptionPurchased"] = "SubscriptionPurchased"
+    subscription_id: Identifier
+    phone: Phone
+    product: Annotated[str, Field(min_length=1, max_length=64)]
+    plan: Literal["annual", "monthly"]
+    term_years: Literal[1, 2, 3] | None = None
+    starts_on: Day
+    monthly_fee_jpy: Annotated[int, Field(ge=0, le=1_000_000)]
+    locale: Locale = "ja"
+
+    @model_validator(mode="after")
+    def _term_matches_plan(self) -> Self:
+        if self.plan == "annual" and self.term_years is None:
+            raise ValueError("term_years: required for an annual plan (1, 2 or 3)")
+        if self.plan == "monthly" and self.term_years is not None:
+            raise ValueError("term_years: only an annual plan has a term")
+        return self
+
+
+class RenewalConsentGiven(Event):
+    type: Literal["RenewalConsentGiven"] = "RenewalConsentGiven"
+    subscription_id: Identifier
+
+
+class CancellationRequested(Event):
+    type: Literal["CancellationRequested"] = "CancellationRequested"
+    subscription_id: Identifier
+    kind: Literal["monthly_service", "auto_renewal"]
+
+
+class OtpRequested(Event):
+    type: Literal["OtpRequested"] = "OtpRequested"
+    phone: Phone
+    channel: Channel
+    resend: bool = False
+
+
+class MobileNumberRegistrationSubmitted(Event):
+    type: Literal["MobileNumberRegistrationSubmitted"] = "MobileNumberRegistrationSubmitted"
+    phone: Phone
+    phone_confirmation: Phone
+    channel: Channel
+
+
+class ExpiryTick(Event):
+    type: Literal["ExpiryTick"] = "ExpiryTick"
+
+
+class SubscriptionExpiringSoon(Event):
+    type: Literal["SubscriptionExpiringSoon"] = "SubscriptionExpiringSoon"
+    subscription_id: Identifier
+    expires_on: Day
+    days_left: Annotated[int, Field(ge=0, le=3660)]
+
+
+class AnnualTermEnded(Event):
+    type: Literal["AnnualTermEnded"] = "AnnualTermEnded"
+    subscription_id: Identifier
+    expires_on: Day
+
+
+class BillingCycleClosed(Event):
+    type: Literal["BillingCycleClosed"] = "BillingCycleClosed"
+    period: Period
+
+
+AnyEvent = Annotated[
+    SubscriptionPurchased
+    | RenewalConsentGiven
+    | CancellationRequested
+    | OtpRequested
+    | MobileNumberRegistrationSubmitted
+    | ExpiryTick
+    | SubscriptionExpiringSoon
+    | AnnualTermEnded
+    | BillingCycleClosed,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+QUEUE_OF: dict[type[Event], Queue] = {
+    SubscriptionPurchased: Queue.LIFECYCLE,
+    RenewalConsentGiven: Queue.LIFECYCLE,
+    ExpiryTick: Queue.LIFECYCLE,
+    AnnualTermEnded: Queue.LIFECYCLE,
+    CancellationRequested: Queue.CANCELLATIONS,
+    BillingCycleClosed: Queue.BILLING,
+    OtpRequested: Queue.OTP,
+    MobileNumberRegistrationSubmitted: Queue.OTP,
+    SubscriptionExpiringSoon: Queue.NOTIFICATIONS,
+}
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in QUEUE_OF}
+
+
+def queue_of(event: Event) -> Queue:
+    return QUEUE_OF[type(event)]
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of the whole catalogue, for upstream publishers."""
+    schema = EVENT_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "subcycle events"
+    return schema

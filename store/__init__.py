@@ -1,0 +1,1 @@
+"""What is true: records, repositories, Redis keys and scripts."""

@@ -1,0 +1,61 @@
+"""How records are written into Redis hashes and read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from typing import Any
+
+from store.records import Fact, Purchase
+
+
+def digest(payload: dict[str, Any]) -> str:
+    """A stable fingerprint of an event's content, to tell a replay from a reuse."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def dump_purchase(p: Purchase) -> str:
+    return json.dumps(
+        {
+            "subscription_id": p.subscription_id,
+            "event_id": p.event_id,
+            "occurred_at": p.occurred_at.isoformat(),
+            "phone": p.phone,
+            "product": p.product,
+            "locale": p.locale,
+            "plan": p.plan,
+            "term_years": p.term_years,
+            "starts_on": p.starts_on.isoformat(),
+            "monthly_fee_jpy": p.monthly_fee_jpy,
+        }
+    )
+
+
+def load_purchase(text: str) -> Purchase:
+    raw = json.loads(text)
+    return Purchase(
+        subscription_id=raw["subscription_id"],
+        event_id=raw["event_id"],
+        occurred_at=datetime.fromisoformat(raw["occurred_at"]),
+        phone=raw["phone"],
+        product=raw["product"],
+        locale=raw["locale"],
+        plan=raw["plan"],
+        term_years=raw["term_years"],
+        starts_on=date.fromisoformat(raw["starts_on"]),
+        monthly_fee_jpy=raw["monthly_fee_jpy"],
+    )
+
+
+def dump_fact(fact: Fact, fingerprint: str) -> str:
+    return json.dumps(
+        {"type": fact.type, "at": fact.at.isoformat(), "kind": fact.kind, "digest": fingerprint}
+    )
+
+
+def load_fact(event_id: str, text: str) -> tuple[Fact, str]:
+    raw = json.loads(text)
+    fact = Fact(event_id, raw["type"], datetime.fromisoformat(raw["at"]), raw["kind"])
+    return fact, raw["digest"]

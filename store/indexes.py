@@ -1,0 +1,18 @@
+"""Secondary indexes kept in step with every subscription change.
+
+They are written in the same MULTI/EXEC as the change, from the subscription
+as it will eventually stand given what is known (``as_of`` the end of time),
+so a term end due but not yet ticked is already indexed for billing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.keys import Keys
+from store.records import Subscription
+
+
+def on_change(pipe: Any, keys: Keys, before: Subscription | None, after: Subscription) -> None:
+    if before is None and after.expires_on is not None:
+        pipe.zadd(keys.expiry_index, {after.subscription_id: after.expires_on.toordinal()})

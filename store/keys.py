@@ -1,0 +1,31 @@
+"""Every Redis key subcycle writes, in one place, under one prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "subcycle:"
+
+    def subscription(self, subscription_id: str) -> str:
+        return f"{self.prefix}sub:{subscription_id}"
+
+    def facts(self, subscription_id: str) -> str:
+        return f"{self.prefix}sub:{subscription_id}:facts"
+
+    def event(self, event_id: str) -> str:
+        return f"{self.prefix}event:{event_id}"
+
+    @property
+    def expiry_index(self) -> str:
+        return f"{self.prefix}idx:expires"
+
+    @property
+    def refused(self) -> str:
+        return f"{self.prefix}refused"
+
+    @property
+    def refused_by_time(self) -> str:
+        return f"{self.prefix}refused:by_time"

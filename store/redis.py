@@ -1,0 +1,20 @@
+"""The Redis adapter of the store port; the embedded default is this same
+adapter on fakeredis, not a second implementation."""
+
+from __future__ import annotations
+
+import redis
+
+from store.events import RedisEventLog
+from store.keys import Keys
+from store.refusals import RedisRefusals
+from store.subscriptions import RedisSubscriptions
+
+
+class RedisStore:
+    def __init__(self, client: redis.Redis, prefix: str = "subcycle:") -> None:
+        self.client = client
+        self.keys = Keys(prefix)
+        self.subscriptions = RedisSubscriptions(client, self.keys)
+        self.events = RedisEventLog(client, self.keys)
+        self.refusals = RedisRefusals(client, self.keys)

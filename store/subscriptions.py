@@ -1,0 +1,149 @@
+"""Subscription records in Redis: a purchase, its facts, and the indexes.
+
+Every change is one optimistic transaction (WATCH … MULTI/EXEC): the facts are
+read, the new state is folded, and the fact, the event's idempotency record
+and the indexes are written together or not at all. A concurrent writer to the
+same subscription makes EXEC fail and the change is recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from store import indexes
+from store.calendar import END_OF_TIME
+from store.codec import dump_fact, dump_purchase, load_fact, load_purchase
+from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
+from store.keys import Keys
+from store.lifecycle import project
+from store.records import Fact, HistoryEntry, Purchase, Subscription
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What an event did to a subscription. ``duplicate`` when it was seen before."""
+
+    subscription: Subscription
+    entry: HistoryEntry | None
+    duplicate: bool = False
+
+
+class RedisSubscriptions:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self._r = client
+        self._keys = keys
+
+    def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
+        sub_key = self._keys.subscription(purchase.subscription_id)
+        event_key = self._keys.event(purchase.event_id)
+        with self._r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(sub_key, event_key)  # type: ignore[no-untyped-call]
+                    claimed = pipe.hget(event_key, "digest")
+                    if claimed is not None and _s(claimed) != fingerprint:
+                        raise EventIdReused(purchase.event_id)
+                    existing = pipe.hget(sub_key, "purchase")
+                    if existing is not None:
+                        return self._replayed_purchase(purchase, load_purchase(_s(existing)))
+                    record = project(purchase, [], purchase.occurred_at)
+                    pipe.multi()
+                    pipe.hset(
+                        sub_key,
+                        mapping={
+                            "purchase": dump_purchase(purchase),
+                            "watermark": purchase.occurred_at.isoformat(),
+                        },
+                    )
+                    pipe.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+                    indexes.on_change(pipe, self._keys, None, project(purchase, [], END_OF_TIME))
+                    pipe.execute()
+                    return Applied(record, record.history[0])
+                except redis.WatchError:
+                    continue
+
+    def _replayed_purchase(self, purchase: Purchase, existing: Purchase) -> Applied:
+        if existing.event_id != purchase.event_id:
+            raise SubscriptionExists(purchase.subscription_id)
+        if existing != purchase:
+            raise EventIdReused(purchase.event_id)
+        record = self.get(purchase.subscription_id)
+        assert record is not None
+        return Applied(record, record.history[0], duplicate=True)
+
+    def apply(self, subscription_id: str, fact: Fact, fingerprint: str) -> Applied:
+        """Add one dated fact and refold; idempotent per ``fact.event_id``."""
+        sub_key = self._keys.subscription(subscription_id)
+        facts_key = self._keys.facts(subscription_id)
+        event_key = self._keys.event(fact.event_id)
+        with self._r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(sub_key, facts_key, event_key)  # type: ignore[no-untyped-call]
+                    claimed = pipe.hget(event_key, "digest")
+                    if claimed is not None and _s(claimed) != fingerprint:
+                        raise EventIdReused(fact.event_id)
+                    raw = pipe.hgetall(sub_key)
+                    if not raw:
+                        raise UnknownSubscription(subscription_id)
+                    fields = {_s(k): _s(v) for k, v in raw.items()}
+                    purchase = load_purchase(fields["purchase"])
+                    known = self._facts(pipe, facts_key)
+                    seen = known.get(fact.event_id)
+                    if seen is not None:
+                        if seen[1] != fingerprint:
+                            raise EventIdReused(fact.event_id)
+                        record = _fold(purchase, known, fields)
+                        return Applied(record, record.outcome_of(fact.event_id), duplicate=True)
+                    before = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
+                    known[fact.event_id] = (fact, fingerprint)
+                    watermark = max(datetime.fromisoformat(fields["watermark"]), fact.at)
+                    fields["watermark"] = watermark.isoformat()
+                    after = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
+                    pipe.multi()
+                    pipe.hset(facts_key, fact.event_id, dump_fact(fact, fingerprint))
+                    pipe.hset(sub_key, "watermark", fields["watermark"])
+                    pipe.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+                    indexes.on_change(pipe, self._keys, before, after)
+                    pipe.execute()
+                    record = _fold(purchase, known, fields)
+                    return Applied(record, record.outcome_of(fact.event_id))
+                except redis.WatchError:
+                    continue
+
+    def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:
+        """The subscription as it stands at ``at`` (default: the latest time it knows)."""
+        with self._r.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self._keys.subscription(subscription_id))
+            pipe.hgetall(self._keys.facts(subscription_id))
+            raw, raw_facts = pipe.execute()
+        if not raw:
+            return None
+        fields = {_s(k): _s(v) for k, v in raw.items()}
+        known = {_s(k): load_fact(_s(k), _s(v)) for k, v in raw_facts.items()}
+        return _fold(load_purchase(fields["purchase"]), known, fields, at)
+
+    def _facts(self, pipe: Any, facts_key: str) -> dict[str, tuple[Fact, str]]:
+        raw = pipe.hgetall(facts_key)
+        return {_s(k): load_fact(_s(k), _s(v)) for k, v in raw.items()}
+
+
+def _fold(
+    purchase: Purchase,
+    known: dict[str, tuple[Fact, str]],
+    fields: dict[str, str],
+    at: datetime | None = None,
+) -> Subscription:
+    as_of = at or datetime.fromisoformat(fields["watermark"])
+    facts = [f for f, _ in known.values() if at is None or f.at <= at]
+    record = project(purchase, facts, as_of)
+    record.last_billed_period = fields.get("last_billed_period")
+    return record
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

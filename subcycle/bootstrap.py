@@ -1,0 +1,67 @@
+"""The composition root: the one place that builds the real adapters and
+wires them. Tests call it with their own client, prefix and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from events import JST
+from store.connection import connect
+from store.redis import RedisStore
+from subcycle.settings import Settings
+from workers.actors import declare_actors
+from workers.broker import BrokerSettings, build_broker
+from workers.deps import Deps, RetryPolicy
+from workers.publisher import Publisher
+
+
+def system_clock() -> datetime:
+    return datetime.now(JST)
+
+
+@dataclass
+class App:
+    settings: Settings
+    client: redis.Redis
+    store: RedisStore
+    broker: RedisBroker
+    publisher: Publisher
+    deps: Deps
+    actors: dict[str, dramatiq.Actor[Any, Any]]
+
+
+def build(
+    settings: Settings,
+    *,
+    client: redis.Redis | None = None,
+    clock: Callable[[], datetime] = system_clock,
+) -> App:
+    client = client if client is not None else connect(settings.redis_url)
+    store = RedisStore(client, settings.key_prefix)
+    broker = build_broker(
+        client,
+        BrokerSettings(
+            namespace=settings.queue_namespace,
+            heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
+            maintenance_chance=settings.maintenance_chance,
+        ),
+    )
+    publisher = Publisher(client, store.keys, settings.queue_namespace)
+    deps = Deps(
+        store=store,
+        publisher=publisher,
+        clock=clock,
+        retry=RetryPolicy(
+            unknown_subscription_retries=settings.unknown_subscription_retries,
+            unknown_subscription_backoff_ms=settings.unknown_subscription_backoff_ms,
+        ),
+    )
+    actors = declare_actors(broker, deps)
+    return App(settings, client, store, broker, publisher, deps, actors)

@@ -1,0 +1,86 @@
+"""``subcycle publish [FILE|-]``: validate JSON-lines events and enqueue them.
+
+All or nothing: if any line is bad, nothing is enqueued and every bad line is
+named with its fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from events import Event, InvalidEvent, parse_event_json
+from store.codec import digest
+from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("publish", help="validate JSON-lines events and enqueue them")
+    p.add_argument("file", nargs="?", default="-", help="a JSON-lines file, or - for stdin")
+    add_redis_option(p)
+    p.set_defaults(run=run)
+
+
+def read_events(lines: list[str]) -> tuple[list[Event], list[str]]:
+    """Parse every line; return the events and a message per bad line."""
+    events: list[Event] = []
+    problems: list[str] = []
+    first_seen: dict[str, tuple[int, str]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            event = parse_event_json(line)
+        except InvalidEvent as e:
+            problems.extend(f"line {number}: {problem}" for problem in e.problems)
+            continue
+        fingerprint = digest(event.wire())
+        earlier = first_seen.setdefault(event.event_id, (number, fingerprint))
+        if earlier[1] != fingerprint:
+            problems.append(
+                f"line {number}: event_id: event_id_reused (line {earlier[0]} has "
+                f"{event.event_id!r} with another payload)"
+            )
+            continue
+        events.append(event)
+    return events, problems
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(args.file, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise UsageError(f"cannot read {args.file}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise CommandFailed(f"{args.file}: not UTF-8 text; nothing enqueued") from None
+    events, problems = read_events(text.splitlines())
+    if problems:
+        raise CommandFailed(_refusal(problems))
+    app = open_app(args)
+    reused = app.publisher.reused_ids(events)
+    if reused:
+        lines = {e.event_id: i for i, e in enumerate(events, start=1)}
+        raise CommandFailed(
+            _refusal(
+                [
+                    f"event {lines[r]} ({r!r}): event_id: event_id_reused with another payload"
+                    for r in sorted(reused)
+                ]
+            )
+        )
+    result = app.publisher.publish(events)
+    if result.reused:
+        raise CommandFailed(_refusal([f"event_id {r!r}: event_id_reused" for r in result.reused]))
+    sys.stdout.write(
+        f"enqueued {result.enqueued} event(s); {result.duplicates} duplicate(s) skipped\n"
+    )
+    return 0
+
+
+def _refusal(problems: list[str]) -> str:
+    return "refused, nothing enqueued:\n  " + "\n  ".join(problems)

@@ -1,0 +1,50 @@
+"""``subcycle demo``: the customer story on the embedded Redis, as a timeline."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+
+from events import JST
+from store.connection import MEMORY_URL, connect
+from subcycle import logs
+from subcycle.bootstrap import build
+from subcycle.demo import spine
+from subcycle.demo.story import Story
+from subcycle.settings import Settings
+
+CHAPTERS: list[Callable[[Story], None]] = [spine.tell]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="the customer story on the embedded Redis (no server needed)")
+    p.add_argument("--redis-url", help="run it against a real Redis instead (demo keys only)")
+    p.set_defaults(run=run)
+
+
+def demo_clock() -> datetime:
+    return datetime(2026, 7, 1, 12, 0, tzinfo=JST)
+
+
+def run(args: argparse.Namespace) -> int:
+    url = args.redis_url or MEMORY_URL
+    prefix = "subcycle-demo:" if args.redis_url else "subcycle:"
+    settings = Settings(
+        redis_url=url, key_prefix=prefix, queue_namespace=prefix.rstrip(":"), log_level="WARNING"
+    )
+    logs.configure("console", "WARNING")
+    app = build(settings, client=connect(url), clock=demo_clock)
+    console = Console(width=110, highlight=False)
+    console.print(
+        "[bold]subcycle demo[/bold] — the customer story, on "
+        + ("the embedded Redis" if url == MEMORY_URL else url)
+    )
+    story = Story(app, console)
+    for chapter in CHAPTERS:
+        chapter(story)
+    console.rule()
+    return 0

@@ -1,0 +1,69 @@
+"""Structured logs: JSON in production, console in a terminal; phone numbers
+masked on every line, ours and the libraries'."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+_E164_JP = re.compile(r"\+81(\d{1,2})(\d{4})(\d{4})\b")
+_NATIONAL = re.compile(r"\b0([789]0)-?(\d{4})-?(\d{4})\b")
+
+
+def mask_phone(text: str) -> str:
+    """``+819012345678`` → ``+81 90-****-5678`` (and national forms alike)."""
+    text = _E164_JP.sub(lambda m: f"+81 {m[1]}-****-{m[3]}", text)
+    return _NATIONAL.sub(lambda m: f"0{m[1]}-****-{m[3]}", text)
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_phone(value)
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_mask(v) for v in value)
+    return value
+
+
+def mask_processor(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> Mapping[str, Any]:
+    return {key: _mask(value) for key, value in event_dict.items()}
+
+
+def configure(fmt: str = "auto", level: str = "INFO") -> None:
+    json_out = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=False),
+        structlog.processors.format_exc_info,
+        mask_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json_out
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared[:-2], structlog.stdlib.ExtraAdder(), mask_processor],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())

@@ -1,0 +1,29 @@
+"""Settings from the environment (``SUBCYCLE_*``); secrets never have defaults
+that production could run with."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SUBCYCLE_", extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "subcycle:"
+    queue_namespace: str = "subcycle"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+
+    # Worker recovery: see README "Delivery and recovery".
+    heartbeat_timeout_ms: int = Field(default=15_000, ge=1_000)
+    maintenance_chance: int = Field(default=20_000, ge=1, le=1_000_000)
+    worker_timeout_ms: int = Field(default=100, ge=5, le=10_000)
+
+    unknown_subscription_retries: int = Field(default=5, ge=0, le=20)
+    unknown_subscription_backoff_ms: int = Field(default=250, ge=10)
+
+    otp_secret: SecretStr | None = None

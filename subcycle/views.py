@@ -1,0 +1,51 @@
+"""The documented JSON shapes of what the CLI prints (stable; see README)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from events import JST
+from store.records import Subscription
+
+
+def _ts(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(JST).isoformat()
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def license_json(sub: Subscription) -> dict[str, Any]:
+    return {
+        "subscription_id": sub.subscription_id,
+        "license_type": sub.license_type,
+        "phone": sub.phone,
+        "product": sub.product,
+        "locale": sub.locale,
+        "plan": sub.plan,
+        "term_years": sub.term_years,
+        "starts_on": _day(sub.starts_on),
+        "expires_on": _day(sub.expires_on),
+        "monthly_fee_jpy": sub.monthly_fee_jpy,
+        "auto_renewal": sub.auto_renewal,
+        "renewal_consent_at": _ts(sub.renewal_consent_at),
+        "auto_renewal_cancelled_at": _ts(sub.auto_renewal_cancelled_at),
+        "monthly_started_on": _day(sub.monthly_started_on),
+        "service_until": _day(sub.service_until),
+        "cancelled_at": _ts(sub.cancelled_at),
+        "last_billed_period": sub.last_billed_period,
+        "notice": sub.notice,
+        "as_of": _ts(sub.as_of),
+        "history": [
+            {
+                "event_id": h.event_id,
+                "type": h.type,
+                "at": _ts(h.at),
+                "outcome": h.outcome,
+                "reason": h.reason,
+            }
+            for h in sub.history
+        ],
+    }

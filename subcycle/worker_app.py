@@ -1,0 +1,13 @@
+"""The module the ``dramatiq`` CLI imports in each worker process: settings
+from the environment, the broker and every actor declared on it."""
+
+from __future__ import annotations
+
+from subcycle import logs
+from subcycle.bootstrap import build
+from subcycle.settings import Settings
+
+_settings = Settings()
+logs.configure(_settings.log_format, _settings.log_level)
+app = build(_settings)
+broker = app.broker

@@ -1,0 +1,30 @@
+"""What handlers depend on, passed in by the composition root (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from store.redis import RedisStore
+from workers.publisher import Publisher
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a cancellation or consent waits for a purchase it may be racing."""
+
+    unknown_subscription_retries: int = 5
+    unknown_subscription_backoff_ms: int = 250
+
+
+@dataclass
+class Deps:
+    store: RedisStore
+    publisher: Publisher
+    # Physical time, only where physical time is the point (refusal records,
+    # code validity). Business decisions use the event's occurred_at.
+    clock: Callable[[], datetime]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    extras: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,91 @@
+"""Handlers of the subscription lifecycle: purchase, renewal consent,
+cancellation and term end. Plain functions of the event and their deps."""
+
+from __future__ import annotations
+
+import structlog
+
+from events import (
+    AnnualTermEnded,
+    CancellationRequested,
+    RenewalConsentGiven,
+    SubscriptionPurchased,
+)
+from store.codec import digest
+from store.records import Fact, Purchase
+from store.refusals import RefusedEvent
+from store.subscriptions import Applied
+from workers.deps import Deps
+
+log = structlog.get_logger(__name__)
+
+
+def record_purchase(event: SubscriptionPurchased, deps: Deps) -> Applied:
+    purchase = Purchase(
+        subscription_id=event.subscription_id,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        phone=event.phone,
+        product=event.product,
+        locale=event.locale,
+        plan=event.plan,
+        term_years=event.term_years,
+        starts_on=event.starts_on,
+        monthly_fee_jpy=event.monthly_fee_jpy,
+    )
+    applied = deps.store.subscriptions.purchase(purchase, digest(event.wire()))
+    log.info(
+        "subscription_purchased",
+        subscription_id=event.subscription_id,
+        plan=event.plan,
+        duplicate=applied.duplicate,
+    )
+    return applied
+
+
+def give_renewal_consent(event: RenewalConsentGiven, deps: Deps) -> Applied:
+    return _apply(event, event.subscription_id, None, deps)
+
+
+def request_cancellation(event: CancellationRequested, deps: Deps) -> Applied:
+    # No message is ever sent for a cancellation (SPEC section 4).
+    return _apply(event, event.subscription_id, event.kind, deps)
+
+
+def end_annual_term(event: AnnualTermEnded, deps: Deps) -> Applied:
+    return _apply(event, event.subscription_id, None, deps)
+
+
+def _apply(
+    event: RenewalConsentGiven | CancellationRequested | AnnualTermEnded,
+    subscription_id: str,
+    kind: str | None,
+    deps: Deps,
+) -> Applied:
+    fact = Fact(event.event_id, event.type, event.occurred_at, kind)
+    applied = deps.store.subscriptions.apply(subscription_id, fact, digest(event.wire()))
+    entry = applied.entry
+    outcome = entry.outcome if entry else "applied"
+    log.info(
+        "subscription_changed",
+        subscription_id=subscription_id,
+        event_type=event.type,
+        outcome=outcome,
+        reason=entry.reason if entry else None,
+        license_type=applied.subscription.license_type,
+        duplicate=applied.duplicate,
+    )
+    if entry is not None and entry.reason and not applied.duplicate:
+        deps.store.refusals.record(
+            RefusedEvent(
+                refusal_id=event.event_id,
+                event_id=event.event_id,
+                type=event.type,
+                queue="",
+                reason=entry.reason,
+                detail=f"{event.type} refused for {subscription_id}: {entry.reason}",
+                refused_at=deps.clock(),
+                payload=event.wire(),
+            )
+        )
+    return applied
