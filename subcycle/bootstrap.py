@@ -19,6 +19,8 @@ from subcycle.settings import Settings
 from workers.actors import declare_actors
 from workers.broker import BrokerSettings, build_broker
 from workers.deps import Deps, RetryPolicy
+from workers.gateway.delivery import Delivery
+from workers.gateway.outbox import OutboxGateway
 from workers.publisher import Publisher
 
 
@@ -54,10 +56,12 @@ def build(
         ),
     )
     publisher = Publisher(client, store.keys, settings.queue_namespace)
+    delivery = Delivery(OutboxGateway(client, store.keys), client, store.keys)
     deps = Deps(
         store=store,
         publisher=publisher,
         clock=clock,
+        delivery=delivery,
         retry=RetryPolicy(
             unknown_subscription_retries=settings.unknown_subscription_retries,
             unknown_subscription_backoff_ms=settings.unknown_subscription_backoff_ms,

@@ -18,7 +18,7 @@ from store.errors import Refusal, UnknownSubscription
 from store.refusals import RefusedEvent
 from workers.deps import Deps
 from workers.errors import Rejected
-from workers.handlers import HANDLERS, Handler
+from workers.handlers import HANDLERS, TASKS, Handler
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +50,16 @@ def declare_actors(broker: RedisBroker, deps: Deps) -> dict[str, dramatiq.Actor[
             broker=broker,
             actor_name=name,
             queue_name=queue.value,
+            priority=0,
+            options=options,
+        )
+    for name, task in TASKS.items():
+        options = {**QUEUE_OPTIONS[task.queue], "throws": (Rejected,), **task.options}
+        actors[name] = dramatiq.Actor(
+            task.body(deps),
+            broker=broker,
+            actor_name=name,
+            queue_name=task.queue.value,
             priority=0,
             options=options,
         )

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from store.redis import RedisStore
+from workers.gateway.delivery import Delivery
 from workers.publisher import Publisher
 
 
@@ -26,5 +27,6 @@ class Deps:
     # Physical time, only where physical time is the point (refusal records,
     # code validity). Business decisions use the event's occurred_at.
     clock: Callable[[], datetime]
+    delivery: Delivery
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     extras: dict[str, Any] = field(default_factory=dict)

@@ -7,12 +7,14 @@ the actor turns that into a retry or a dead letter.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from events import (
     AnnualTermEnded,
     CancellationRequested,
     Event,
+    Queue,
     RenewalConsentGiven,
     SubscriptionPurchased,
 )
@@ -20,6 +22,21 @@ from workers.deps import Deps
 from workers.handlers import lifecycle
 
 Handler = Callable[[Any, Deps], object]
+
+
+@dataclass(frozen=True)
+class Task:
+    """An actor that is not an event's: shards of a month-end close, message sends.
+
+    ``body(deps)`` returns the function Dramatiq calls with the message's args.
+    """
+
+    queue: Queue
+    body: Callable[[Deps], Callable[..., None]]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+TASKS: dict[str, Task] = {}
 
 HANDLERS: dict[type[Event], Handler] = {
     SubscriptionPurchased: lifecycle.record_purchase,

@@ -1,0 +1,110 @@
+"""One suite, two backends: every ``app`` test runs on fakeredis and on a real
+Redis. Real-Redis cases skip when no server answers, except in CI
+(``SUBCYCLE_REQUIRE_REDIS=1``), where they fail instead."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import fakeredis
+import pytest
+import redis
+
+from events import JST
+from subcycle.bootstrap import App, build
+from subcycle.settings import Settings
+
+REAL_REDIS_URL = os.environ.get("SUBCYCLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRE_REDIS = os.environ.get("SUBCYCLE_REQUIRE_REDIS") == "1"
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def real_redis_or_skip() -> redis.Redis:
+    client = redis.Redis.from_url(REAL_REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as e:
+        if REQUIRE_REDIS:
+            pytest.fail(f"real Redis required (SUBCYCLE_REQUIRE_REDIS=1) but {REAL_REDIS_URL}: {e}")
+        pytest.skip(f"no Redis at {REAL_REDIS_URL}")
+    return client
+
+
+def delete_prefixed(client: redis.Redis, *prefixes: str) -> None:
+    for prefix in prefixes:
+        batch = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(batch), 500):
+            client.delete(*batch[start : start + 500])
+
+
+@pytest.fixture(params=["fakeredis", "redis"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def client(backend: str, unique: str) -> Iterator[redis.Redis]:
+    if backend == "fakeredis":
+        yield fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        return
+    real = real_redis_or_skip()
+    yield real
+    delete_prefixed(real, f"t{unique}:", f"tq{unique}:")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 7, 1, 12, 0, tzinfo=JST))
+
+
+@pytest.fixture
+def settings(unique: str) -> Settings:
+    return Settings(
+        redis_url="redis://unused",
+        key_prefix=f"t{unique}:",
+        queue_namespace=f"tq{unique}",
+        unknown_subscription_retries=2,
+        unknown_subscription_backoff_ms=20,
+    )
+
+
+@pytest.fixture
+def make_app(client: redis.Redis, settings: Settings, clock: Clock) -> Callable[..., App]:
+    def make(**overrides: object) -> App:
+        return build(settings.model_copy(update=overrides), client=client, clock=clock)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App]) -> App:
+    return make_app()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a run in which no real-Redis test passed is a failed run."""
+    if not REQUIRE_REDIS or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    passed = reporter.stats.get("passed", []) if reporter else []
+    if not any("[redis" in report.nodeid for report in passed):
+        session.exitstatus = 1
+        if reporter:
+            reporter.write_line("FAILED: SUBCYCLE_REQUIRE_REDIS=1 but no real-Redis test passed")

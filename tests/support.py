@@ -1,0 +1,56 @@
+"""Builders and drivers shared by the tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from events import Event, parse_event
+from subcycle.bootstrap import App
+from workers.drain import DrainReport, drain
+
+_ids = itertools.count(1)
+PHONE = "+819012345678"
+
+
+def event(type_: str, **fields: Any) -> Event:
+    raw = {"type": type_, "event_id": fields.pop("event_id", f"e{next(_ids)}"), **fields}
+    return parse_event(raw)
+
+
+def purchase(
+    sub: str = "S1",
+    *,
+    plan: str = "monthly",
+    starts_on: str = "2026-04-01",
+    at: str | None = None,
+    **extra: Any,
+) -> Event:
+    fields: dict[str, Any] = {
+        "subscription_id": sub,
+        "phone": extra.pop("phone", PHONE),
+        "product": "Mobile Security",
+        "plan": plan,
+        "starts_on": starts_on,
+        "monthly_fee_jpy": extra.pop("fee", 550),
+        "occurred_at": at or f"{starts_on}T10:00:00+09:00",
+        **extra,
+    }
+    if plan == "annual":
+        fields.setdefault("term_years", 1)
+    return event("SubscriptionPurchased", **fields)
+
+
+def cancellation(sub: str, at: str, kind: str = "monthly_service", **extra: Any) -> Event:
+    return event("CancellationRequested", subscription_id=sub, kind=kind, occurred_at=at, **extra)
+
+
+def consent(sub: str, at: str, **extra: Any) -> Event:
+    return event("RenewalConsentGiven", subscription_id=sub, occurred_at=at, **extra)
+
+
+def run(app: App, *events: Event, threads: int = 2) -> DrainReport:
+    """Publish, then let real Dramatiq workers settle every queue."""
+    if events:
+        app.publisher.publish(events)
+    return drain(app.broker, threads=threads, horizon_s=10.0, poll_s=0.01, timeout_s=60)

@@ -1,0 +1,1 @@
+"""Message gateways: the port, the built-in outbox, and delivery exactly once."""

@@ -1,0 +1,31 @@
+"""Exactly-once effect over an at-least-once gateway call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import redis
+
+from store.keys import Keys
+from workers.gateway.base import Gateway, OutgoingMessage
+
+
+class Delivery:
+    """Sends through ``gateway`` unless ``message_id`` was already accepted."""
+
+    def __init__(self, gateway: Gateway, client: redis.Redis, keys: Keys) -> None:
+        self.gateway = gateway
+        self._r = client
+        self._prefix = f"{keys.prefix}sent:"
+
+    def already_sent(self, message_id: str) -> bool:
+        return bool(self._r.exists(self._prefix + message_id))
+
+    def deliver(self, message: OutgoingMessage, sent_at: datetime) -> bool:
+        """True when this call delivered it; False when it had been delivered before."""
+        if self.already_sent(message.message_id):
+            return False
+        self.gateway.send(message, sent_at)
+        # Recorded before the actor acks: a redelivery finds it and stops here.
+        self._r.set(self._prefix + message.message_id, sent_at.isoformat())
+        return True
