@@ -43,9 +43,7 @@ def drain(
         later = 0
         while time.monotonic() - started < timeout_s:
             busy, later = _busy(broker, horizon_s)
-            with tally._lock:  # a consistent read of the in-flight count
-                in_flight = tally.in_flight
-            quiet = quiet + 1 if not busy and in_flight == 0 else 0
+            quiet = quiet + 1 if not busy and tally.in_flight == 0 else 0
             if quiet >= 3:
                 break
             time.sleep(poll_s)
@@ -58,6 +56,7 @@ def drain(
         ]
     counts = Counter(tally.counts)
     counts.subtract(before)
+    counts["retried"] = counts.pop("failed", 0) - counts["dead_lettered"]
     return DrainReport(+counts, time.monotonic() - started, later)
 
 

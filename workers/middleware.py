@@ -50,7 +50,11 @@ class Tally(Middleware):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
-        self.in_flight = 0
+        self._in_flight: set[str] = set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -58,7 +62,7 @@ class Tally(Middleware):
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
         with self._lock:
-            self.in_flight += 1
+            self._in_flight.add(message.message_id)
 
     def after_process_message(
         self,
@@ -69,17 +73,19 @@ class Tally(Middleware):
         exception: BaseException | None = None,
     ) -> None:
         with self._lock:
-            self.in_flight -= 1
-            if exception is None:
-                self.counts["processed"] += 1
-            elif message.failed:
-                self.counts["dead_lettered"] += 1
-            else:
-                self.counts["retried"] += 1
+            self._in_flight.discard(message.message_id)
+            # Retries has not decided yet (after-hooks run in reverse order):
+            # a failure becomes a dead letter in after_nack, else a retry.
+            self.counts["processed" if exception is None else "failed"] += 1
+
+    def after_nack(self, broker: Broker, message: MessageProxy) -> None:
+        with self._lock:
+            self.counts["dead_lettered"] += 1
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:
+        # A message skipped before our before-hook ran was never counted in.
         with self._lock:
-            self.in_flight -= 1
+            self._in_flight.discard(message.message_id)
             self.counts["skipped"] += 1
 
 

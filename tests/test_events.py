@@ -1,0 +1,128 @@
+"""The event catalogue refuses bad input with the field named (SPEC section 8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from events import InvalidEvent, json_schema, parse_event
+
+PURCHASE: dict[str, Any] = {
+    "type": "SubscriptionPurchased",
+    "event_id": "p-1",
+    "occurred_at": "2026-04-01T10:00:00+09:00",
+    "subscription_id": "S1",
+    "phone": "090-1234-5678",
+    "product": "Mobile Security",
+    "plan": "monthly",
+    "starts_on": "2026-04-01",
+    "monthly_fee_jpy": 550,
+}
+
+
+def problems_of(raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(raw)
+    return caught.value.problems
+
+
+def test_a_valid_purchase_is_accepted_and_its_phone_stored_in_e164() -> None:
+    event = parse_event(PURCHASE)
+    assert event.phone == "+819012345678"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "phone", ["09012345678", "+819012345678", "０９０１２３４５６７８", "070-1234-5678"]
+)
+def test_national_e164_and_full_width_mobile_numbers_are_normalised(phone: str) -> None:
+    event = parse_event({**PURCHASE, "phone": phone})
+    assert event.phone.startswith("+81")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("phone", "why"),
+    [
+        ("050-1234-5678", "mobile"),
+        ("020-1234-5678", "mobile"),
+        ("03-1234-5678", "mobile"),
+        ("٠٩٠١٢٣٤٥٦٧٨", "non-ASCII digits"),
+        ("+1 415 555 0100", "Japanese"),
+        ("hello", "phone"),
+    ],
+)
+def test_numbers_that_are_not_japanese_mobiles_are_refused(phone: str, why: str) -> None:
+    [problem] = problems_of({**PURCHASE, "phone": phone})
+    assert problem.startswith("phone:")
+    assert why in problem
+
+
+def test_an_unknown_type_is_refused_naming_the_type() -> None:
+    assert problems_of({**PURCHASE, "type": "SubscriptionStolen"}) == [
+        "type: unknown event type 'SubscriptionStolen'"
+    ]
+
+
+def test_a_missing_field_is_named() -> None:
+    raw = dict(PURCHASE)
+    del raw["subscription_id"]
+    assert problems_of(raw) == ["subscription_id: field required"]
+
+
+def test_an_extra_field_is_named() -> None:
+    assert problems_of({**PURCHASE, "discount": 10}) == ["discount: unknown field"]
+
+
+def test_a_timestamp_without_offset_is_refused_never_guessed() -> None:
+    [problem] = problems_of({**PURCHASE, "occurred_at": "2026-04-01T10:00:00"})
+    assert problem.startswith("occurred_at:")
+    assert "offset" in problem
+
+
+def test_strict_mode_refuses_a_number_in_a_string() -> None:
+    [problem] = problems_of({**PURCHASE, "monthly_fee_jpy": "550"})
+    assert problem.startswith("monthly_fee_jpy:")
+
+
+def test_an_annual_purchase_needs_its_term() -> None:
+    [problem] = problems_of({**PURCHASE, "plan": "annual"})
+    assert problem.startswith("term_years:")
+
+
+def test_a_cancellation_kind_outside_the_catalogue_is_refused() -> None:
+    raw = {
+        "type": "CancellationRequested",
+        "event_id": "c",
+        "occurred_at": "2026-06-01T00:00:00Z",
+        "subscription_id": "S1",
+        "kind": "everything",
+    }
+    [problem] = problems_of(raw)
+    assert problem.startswith("kind:")
+
+
+def test_a_billing_period_must_be_a_month() -> None:
+    raw = {
+        "type": "BillingCycleClosed",
+        "event_id": "b",
+        "occurred_at": "2026-07-01T00:00:00+09:00",
+        "period": "2026-13",
+    }
+    [problem] = problems_of(raw)
+    assert problem.startswith("period:")
+
+
+def test_the_json_schema_covers_every_event_type() -> None:
+    schema = json_schema()
+    names = set(schema["$defs"])  # type: ignore[arg-type]
+    assert {
+        "SubscriptionPurchased",
+        "RenewalConsentGiven",
+        "CancellationRequested",
+        "OtpRequested",
+        "MobileNumberRegistrationSubmitted",
+        "ExpiryTick",
+        "SubscriptionExpiringSoon",
+        "AnnualTermEnded",
+        "BillingCycleClosed",
+    } <= names
