@@ -10,6 +10,7 @@ from events import (
     CancellationRequested,
     RenewalConsentGiven,
     SubscriptionPurchased,
+    queue_of,
 )
 from store.codec import digest
 from store.records import Fact, Purchase
@@ -81,7 +82,7 @@ def _apply(
                 refusal_id=event.event_id,
                 event_id=event.event_id,
                 type=event.type,
-                queue="",
+                queue=queue_of(event).value,
                 reason=entry.reason,
                 detail=f"{event.type} refused for {subscription_id}: {entry.reason}",
                 refused_at=deps.clock(),
