@@ -54,6 +54,8 @@ def build(
             heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
             maintenance_chance=settings.maintenance_chance,
         ),
+        refusals=store.refusals,
+        clock=clock,
     )
     publisher = Publisher(client, store.keys, settings.queue_namespace)
     delivery = Delivery(OutboxGateway(client, store.keys), client, store.keys)

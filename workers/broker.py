@@ -1,39 +1,138 @@
 """The one Redis broker, built before any actor is declared (TRAPS: Dramatiq
-binds actors to the global broker when they are made)."""
+binds actors to the global broker when they are made).
+
+Two things differ from Dramatiq's stock RedisBroker, both for operators:
+
+- its consumer checks every fetched message before a worker sees it, and
+  moves poison (undecodable bytes, unknown actors, hostile options or
+  arguments) aside with its reason instead of stalling in the ack set;
+- a ``Recovery`` middleware beats and runs maintenance on a timer, so the
+  messages of a SIGKILLed worker come back within a stated bound.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage
 
+from events import JST
+from store.refusals import RedisRefusals
+from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
+from workers.poison import Poison, PoisonSink, verdict
+from workers.recovery import Recovery
 
 
 @dataclass(frozen=True)
 class BrokerSettings:
     namespace: str = "subcycle"
-    # Dramatiq requeues a dead worker's messages only during "maintenance",
-    # run on a random share of script calls after heartbeat_timeout. These two
-    # bound how long a SIGKILLed worker's messages wait (see README).
+    # A worker that has not beaten for this long is dead and its fetched
+    # messages are requeued. Every live worker beats every
+    # ``maintenance_interval_ms`` (workers/recovery.py), so a SIGKILLed
+    # worker's messages are ready again within heartbeat_timeout_ms +
+    # maintenance_interval_ms (docs/operations.md, "Recovery").
     heartbeat_timeout_ms: int = 15_000
+    # Dramatiq's own random maintenance (per million script calls); the
+    # timer above is what makes the bound, this only helps under load.
     maintenance_chance: int = 20_000
 
+    @property
+    def maintenance_interval_ms(self) -> int:
+        return max(100, min(1_000, self.heartbeat_timeout_ms // 10))
 
-def build_broker(client: redis.Redis, settings: BrokerSettings) -> RedisBroker:
-    """A RedisBroker on ``client`` (whose responses must stay bytes)."""
-    broker = RedisBroker(  # type: ignore[no-untyped-call]
+
+class SubcycleBroker(RedisBroker):
+    """A RedisBroker whose consumer moves poison aside."""
+
+    poison: PoisonSink
+
+    @property
+    def consumer_class(self) -> type[_RedisConsumer]:
+        return _GuardedConsumer
+
+
+class _GuardedConsumer(_RedisConsumer):
+    """Dramatiq's Redis consumer with a check between fetch and work.
+
+    ``__next__`` follows dramatiq 2.2's ``_RedisConsumer.__next__``; the only
+    change is ``verdict`` instead of a bare ``Message.decode``.
+    """
+
+    broker: SubcycleBroker
+
+    def __next__(self) -> MessageProxy | None:
+        try:
+            while True:
+                if self.message_cache:
+                    data = self.message_cache.pop(0)
+                    self.misses = 0
+                    checked = verdict(data, self.queue_name, self.broker.actors)
+                    if isinstance(checked, Poison):
+                        self._move_aside(data, checked)
+                        continue
+                    self.queued_message_ids.add(checked.message_id)
+                    return MessageProxy(checked)
+                messages: list[bytes | None] = []
+                if self.outstanding_message_count < self.prefetch:
+                    self.message_cache = messages = self.broker.do_fetch(
+                        self.queue_name, self.prefetch - self.outstanding_message_count
+                    )
+                if not messages:
+                    self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                    time.sleep(backoff_ms / 1000)
+                    return None
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
+
+    def _move_aside(self, data: bytes | None, poison: Poison) -> None:
+        broker = self.broker
+        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{self.queue_name}"
+        broker.poison.move_aside(
+            broker.client,
+            lambda rid: broker.do_nack(self.queue_name, rid),
+            acks,
+            f"{broker.namespace}:{self.queue_name}.msgs",
+            data,
+            poison,
+            self.queue_name,
+        )
+
+
+def build_broker(
+    client: redis.Redis,
+    settings: BrokerSettings,
+    *,
+    refusals: RedisRefusals | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(JST),
+) -> SubcycleBroker:
+    """A broker on ``client`` (whose responses must stay bytes).
+
+    ``refusals`` receives a durable record of every poison message.
+    """
+    broker = SubcycleBroker(  # type: ignore[no-untyped-call]
         client=client,
         namespace=settings.namespace,
         heartbeat_timeout=settings.heartbeat_timeout_ms,
         maintenance_chance=settings.maintenance_chance,
     )
+    broker.poison = PoisonSink(refusals, clock)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(LogContext())
     broker.add_middleware(Tally())
+    broker.add_middleware(Recovery(settings.maintenance_interval_ms))
+    metrics = MetricsMiddleware()
+    broker.add_middleware(metrics)
+    broker.poison.on_moved.append(metrics.poison_moved)
     dramatiq.set_broker(broker)
     return broker
 

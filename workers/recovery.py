@@ -1,0 +1,77 @@
+"""Bounded redelivery after a worker is killed.
+
+Dramatiq's Redis broker has no heartbeat thread: a worker beats only when it
+calls a broker script, and a dead worker's ack set is requeued only by
+"maintenance", which runs on a random share of script calls (TRAPS). Left
+alone, a killed worker's messages can wait many minutes.
+
+``Recovery`` runs, in every worker, a thread that every ``interval_ms``
+beats and forces maintenance on each declared queue (ready and delayed). So:
+
+- a live worker is never taken for dead while it runs long handlers;
+- a worker killed at time T last beat after T − interval, is dead from
+  T − interval + heartbeat_timeout at the latest, and the next tick of any
+  surviving worker requeues its messages: they are ready again by
+  T + heartbeat_timeout + interval.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import structlog
+from dramatiq import Middleware, Worker
+from dramatiq.broker import Broker
+from dramatiq.common import current_millis
+
+log = structlog.get_logger(__name__)
+
+# A command name dispatch.lua does not know: it beats, maintains and returns.
+_NOOP = "maintain"
+
+
+class Recovery(Middleware):
+    def __init__(self, interval_ms: int) -> None:
+        self.interval_ms = interval_ms
+        self._stops: dict[int, threading.Event] = {}
+
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        stop = threading.Event()
+        self._stops[id(worker)] = stop
+        thread = threading.Thread(
+            target=self._run, args=(broker, stop), name="subcycle-recovery", daemon=True
+        )
+        thread.start()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        stop = self._stops.pop(id(worker), None)
+        if stop is not None:
+            stop.set()
+
+    def _run(self, broker: Broker, stop: threading.Event) -> None:
+        while not stop.wait(self.interval_ms / 1000):
+            try:
+                maintain(broker)
+            except Exception as e:  # Redis away: the worker reconnects; so do we
+                log.warning("maintenance_failed", error=f"{type(e).__name__}: {e}")
+
+
+def maintain(broker: Any) -> None:
+    """Beat, and requeue the messages of workers dead on every declared queue."""
+    queues = sorted(broker.get_declared_queues() | broker.delay_queues)
+    dispatch = broker.scripts["dispatch"]
+    for queue in queues:
+        dispatch(
+            keys=[broker.namespace],
+            args=[
+                _NOOP,
+                current_millis(),
+                queue,
+                broker.broker_id,
+                broker.heartbeat_timeout,
+                broker.dead_message_ttl,
+                1,
+                broker._max_unpack_size(),
+            ],
+        )
