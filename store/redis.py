@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import redis
 
+from store.billing import RedisBilling
 from store.events import RedisEventLog
 from store.keys import Keys
+from store.ledger import RedisLedger
 from store.refusals import RedisRefusals
 from store.subscriptions import RedisSubscriptions
 
@@ -18,3 +20,5 @@ class RedisStore:
         self.subscriptions = RedisSubscriptions(client, self.keys)
         self.events = RedisEventLog(client, self.keys)
         self.refusals = RedisRefusals(client, self.keys)
+        self.billing = RedisBilling(client, prefix)
+        self.ledger = RedisLedger(client, self.keys)

@@ -19,6 +19,7 @@ from store.calendar import END_OF_TIME
 from store.codec import dump_fact, dump_purchase, load_fact, load_purchase
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
 from store.keys import Keys
+from store.ledger import RedisLedger
 from store.lifecycle import project
 from store.records import Fact, HistoryEntry, Purchase, Subscription
 
@@ -36,6 +37,7 @@ class RedisSubscriptions:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
+        self._ledger = RedisLedger(client, keys)
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
         sub_key = self._keys.subscription(purchase.subscription_id)
@@ -125,7 +127,10 @@ class RedisSubscriptions:
             return None
         fields = {_s(k): _s(v) for k, v in raw.items()}
         known = {_s(k): load_fact(_s(k), _s(v)) for k, v in raw_facts.items()}
-        return _fold(load_purchase(fields["purchase"]), known, fields, at)
+        record = _fold(load_purchase(fields["purchase"]), known, fields, at)
+        # The ledger, not the record, knows what was charged (store/billing.py).
+        record.last_billed_period = self._ledger.last_billed_period(subscription_id, at)
+        return record
 
     def _facts(self, pipe: Any, facts_key: str) -> dict[str, tuple[Fact, str]]:
         raw = pipe.hgetall(facts_key)

@@ -22,6 +22,7 @@ from workers.deps import Deps, RetryPolicy
 from workers.gateway.delivery import Delivery
 from workers.gateway.outbox import OutboxGateway
 from workers.publisher import Publisher
+from workers.tasks import task_sender
 
 
 def system_clock() -> datetime:
@@ -68,6 +69,7 @@ def build(
             unknown_subscription_retries=settings.unknown_subscription_retries,
             unknown_subscription_backoff_ms=settings.unknown_subscription_backoff_ms,
         ),
+        send_task=task_sender(broker),
     )
     actors = declare_actors(broker, deps)
     return App(settings, client, store, broker, publisher, deps, actors)

@@ -20,6 +20,10 @@ class RetryPolicy:
     unknown_subscription_backoff_ms: int = 250
 
 
+def _no_tasks(name: str, args: tuple[Any, ...]) -> None:
+    raise RuntimeError(f"no task sender wired: cannot send {name}")
+
+
 @dataclass
 class Deps:
     store: RedisStore
@@ -30,3 +34,5 @@ class Deps:
     delivery: Delivery
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     extras: dict[str, Any] = field(default_factory=dict)
+    # Enqueues a task actor's message: (task name, args). See workers/tasks.py.
+    send_task: Callable[[str, tuple[Any, ...]], None] = field(default=_no_tasks)

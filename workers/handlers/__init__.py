@@ -12,6 +12,7 @@ from typing import Any
 
 from events import (
     AnnualTermEnded,
+    BillingCycleClosed,
     CancellationRequested,
     Event,
     Queue,
@@ -19,7 +20,7 @@ from events import (
     SubscriptionPurchased,
 )
 from workers.deps import Deps
-from workers.handlers import lifecycle
+from workers.handlers import billing, lifecycle
 
 Handler = Callable[[Any, Deps], object]
 
@@ -36,11 +37,14 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-TASKS: dict[str, Task] = {}
+TASKS: dict[str, Task] = {
+    billing.SHARD_TASK: Task(Queue.BILLING, billing.shard_actor),
+}
 
 HANDLERS: dict[type[Event], Handler] = {
     SubscriptionPurchased: lifecycle.record_purchase,
     RenewalConsentGiven: lifecycle.give_renewal_consent,
     CancellationRequested: lifecycle.request_cancellation,
     AnnualTermEnded: lifecycle.end_annual_term,
+    BillingCycleClosed: billing.close_billing_cycle,
 }

@@ -1,0 +1,278 @@
+"""Month-end billing in Redis: the billing index, the closes and the ledger.
+
+The layout makes a close almost free of per-subscription work in Python. Every
+subscription with monthly service lives in one of ``SHARDS`` shards (a hash of
+its id) and is indexed there by its monthly span:
+
+- ``starts`` (zset): score = ``start month × FEE_SPAN + monthly_fee_jpy``, so
+  one score range selects "started by the end of M" and carries the fee;
+- ``ends`` (zset): score = the month of ``service_until`` (only when set);
+- ``dirty`` (set): subscriptions whose span changed since the shard's last
+  close, the only ones that can owe a charge for an already-closed month.
+
+The ledger of month M in shard k is the zset ``charges:M:k`` (member = the
+subscription, score = its encoded start and fee). Closing M in shard k is one
+Lua script (``_CLOSE_SHARD``) made of Redis set operations: billable =
+starts(<= M) − ends(< M); new charges = billable − ledger. Being one atomic
+script per shard, a redelivered shard, a second close or two racing closes add
+nothing twice. The span comes from the *eventual* projection (see
+store/indexes.py), so a term end due but not yet ticked is already counted.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from store.calendar import period_from_index, period_index
+from store.records import Subscription
+
+SHARDS = 64
+# Fees are < 2**20 yen (the catalogue caps them at 1,000,000).
+FEE_SPAN = 1 << 20
+
+
+@dataclass(frozen=True)
+class BillingKeys:
+    prefix: str
+
+    def starts(self, shard: int) -> str:
+        return f"{self.prefix}bill:{shard}:starts"
+
+    def ends(self, shard: int) -> str:
+        return f"{self.prefix}bill:{shard}:ends"
+
+    def dirty(self, shard: int) -> str:
+        return f"{self.prefix}bill:{shard}:dirty"
+
+    def scratch(self, shard: int, name: str) -> str:
+        return f"{self.prefix}bill:{shard}:tmp:{name}"
+
+    @property
+    def charges_prefix(self) -> str:
+        return f"{self.prefix}charges:"
+
+    def charges(self, period: str, shard: int) -> str:
+        return f"{self.charges_prefix}{period}:{shard}"
+
+    @property
+    def closes(self) -> str:
+        """Every month whose close has started, scored by its month index."""
+        return f"{self.prefix}bill:closes"
+
+    def close(self, period: str) -> str:
+        return f"{self.prefix}bill:close:{period}"
+
+    def close_done(self, period: str, run: str) -> str:
+        return f"{self.prefix}bill:close:{period}:done:{run}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """The months a subscription's monthly service covers, and its fee."""
+
+    start: int  # month index of monthly_started_on
+    end: int | None  # month index of service_until; None while open-ended
+    fee: int
+
+    @property
+    def start_score(self) -> int:
+        return self.start * FEE_SPAN + self.fee
+
+
+def shard_of(subscription_id: str) -> int:
+    return zlib.crc32(subscription_id.encode()) % SHARDS
+
+
+def span_of(sub: Subscription | None) -> Span | None:
+    if sub is None or sub.monthly_started_on is None:
+        return None
+    start = period_index(f"{sub.monthly_started_on:%Y-%m}")
+    end = None if sub.service_until is None else period_index(f"{sub.service_until:%Y-%m}")
+    return Span(start, end, sub.monthly_fee_jpy)
+
+
+def index_span(
+    pipe: Any, keys: BillingKeys, before: Subscription | None, after: Subscription
+) -> None:
+    """Queue the billing index writes for a change (inside the caller's MULTI)."""
+    old, new = span_of(before), span_of(after)
+    if old == new:
+        return
+    sid = after.subscription_id
+    shard = shard_of(sid)
+    if new is None:
+        pipe.zrem(keys.starts(shard), sid)
+        pipe.zrem(keys.ends(shard), sid)
+    else:
+        pipe.zadd(keys.starts(shard), {sid: new.start_score})
+        if new.end is None:
+            pipe.zrem(keys.ends(shard), sid)
+        else:
+            pipe.zadd(keys.ends(shard), {sid: new.end})
+    pipe.sadd(keys.dirty(shard), sid)
+
+
+@dataclass(frozen=True)
+class CloseStatus:
+    period: str
+    run: str
+    state: str  # "closing" | "closed"
+    total: int
+    done: int
+    started_at: str
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    charged: int  # new charges for the month closed
+    caught_up: int  # new charges for earlier closed months
+    done: int
+    total: int
+    closed: bool  # this shard completed the close
+
+
+class RedisBilling:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._r = client
+        self.keys = BillingKeys(prefix)
+        self._register = client.register_script(_REGISTER)
+        self._close_shard = client.register_script(_CLOSE_SHARD)
+
+    def register_close(self, period: str, run: str, started_at: datetime) -> bool:
+        """Start (or rejoin) the close ``run`` of ``period``; True if its shards
+        were already sent, so a redelivered close does not send them again."""
+        k = self.keys
+        sent = self._register(
+            keys=[k.closes, k.close(period)],
+            args=[period, period_index(period), run, SHARDS, started_at.isoformat()],
+        )
+        return bool(int(sent))
+
+    def mark_sent(self, period: str, run: str) -> None:
+        self._r.hset(self.keys.close(period), "sent", run)
+
+    def close_shard(self, period: str, shard: int, run: str) -> ShardResult:
+        k = self.keys
+        scratch = [k.scratch(shard, n) for n in ("a", "e", "n", "d", "de")]
+        raw = self._close_shard(
+            keys=[
+                k.starts(shard),
+                k.ends(shard),
+                k.dirty(shard),
+                k.close(period),
+                k.close_done(period, run),
+                k.closes,
+                *scratch,
+            ],
+            args=[k.charges_prefix, shard, period, period_index(period), run, FEE_SPAN],
+        )
+        charged, caught, done, total, closed = (int(x) for x in raw)
+        return ShardResult(charged, caught, done, total, bool(closed))
+
+    def status(self, period: str) -> CloseStatus | None:
+        raw = self._r.hgetall(self.keys.close(period))
+        if not raw:
+            return None
+        fields = {_s(a): _s(b) for a, b in raw.items()}
+        done = int(self._r.scard(self.keys.close_done(period, fields["run"])))
+        return CloseStatus(
+            period,
+            fields["run"],
+            fields["state"],
+            int(fields["total"]),
+            done,
+            fields.get("started_at", ""),
+        )
+
+    def started_periods(self) -> list[str]:
+        """Every month whose close has started, oldest first."""
+        scored: list[tuple[bytes, float]] = self._r.zrange(  # type: ignore[assignment]
+            self.keys.closes, 0, -1, withscores=True
+        )
+        return [period_from_index(int(score)) for _, score in scored]
+
+    def last_closed_period(self) -> str | None:
+        """The latest month whose close completed."""
+        for period in reversed(self.started_periods()):
+            status = self.status(period)
+            if status is not None and status.state == "closed":
+                return period
+        return None
+
+
+# KEYS: closes, close hash. ARGV: period, month index, run, total, started_at.
+_REGISTER = """
+redis.call("zadd", KEYS[1], "NX", ARGV[2], ARGV[1])
+if redis.call("hget", KEYS[2], "run") == ARGV[3] then
+    return redis.call("hget", KEYS[2], "sent") == ARGV[3] and 1 or 0
+end
+redis.call("hset", KEYS[2], "run", ARGV[3], "total", ARGV[4], "state", "closing",
+           "started_at", ARGV[5])
+return 0
+"""
+
+# KEYS: starts, ends, dirty, close hash, done set, closes, scratch a/e/n/d/de.
+# ARGV: charges prefix, shard, period, month index, run, FEE_SPAN.
+_CLOSE_SHARD = """
+local starts, ends, dirty, close = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local done, closes = KEYS[5], KEYS[6]
+local ta, te, tn, td, tde = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local prefix, shard, period, run = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+local month, span = tonumber(ARGV[4]), tonumber(ARGV[6])
+
+-- Charge every subscription of src_starts/src_ends billable in month idx
+-- and not yet in that month's ledger; return how many were new.
+local function charge(p, idx, src_starts, src_ends)
+    local ledger = prefix .. p .. ":" .. shard
+    local started_by = "(" .. string.format("%.0f", (idx + 1) * span)
+    redis.call("zrangestore", ta, src_starts, "-inf", started_by, "BYSCORE")
+    redis.call("zrangestore", te, src_ends, "-inf", "(" .. string.format("%.0f", idx), "BYSCORE")
+    local n = redis.call("zdiffstore", tn, 3, ta, te, ledger)
+    if n > 0 then
+        if redis.call("exists", ledger) == 1 then
+            redis.call("zunionstore", ledger, 2, ledger, tn)
+        else
+            redis.call("rename", tn, ledger)
+        end
+    end
+    redis.call("del", ta, te, tn)
+    return n
+end
+
+-- Catch-up: only a subscription whose span changed since this shard's last
+-- close can owe a charge for another month that is already closed.
+local caught = 0
+if redis.call("scard", dirty) > 0 then
+    redis.call("zinterstore", td, 2, starts, dirty, "WEIGHTS", 1, 0)
+    redis.call("zinterstore", tde, 2, ends, dirty, "WEIGHTS", 1, 0)
+    local started = redis.call("zrange", closes, 0, -1, "WITHSCORES")
+    for i = 1, #started, 2 do
+        if started[i] ~= period then
+            caught = caught + charge(started[i], tonumber(started[i + 1]), td, tde)
+        end
+    end
+    redis.call("del", td, tde, dirty)
+end
+
+local charged = charge(period, month, starts, ends)
+redis.call("sadd", done, shard)
+local n_done = redis.call("scard", done)
+local total = tonumber(redis.call("hget", close, "total") or "0")
+-- The shard that completes the run marks the month closed (once).
+local closed = 0
+if redis.call("hget", close, "run") == run and n_done >= total
+        and redis.call("hget", close, "state") ~= "closed" then
+    redis.call("hset", close, "state", "closed")
+    closed = 1
+end
+return {charged, caught, n_done, total, closed}
+"""
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

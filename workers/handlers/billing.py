@@ -1,0 +1,66 @@
+"""Month-end billing: ``BillingCycleClosed`` fans the close out into shards;
+each shard is one atomic Redis script (store/billing.py), run by whichever
+worker process takes it. The close of a month is finished when its last shard
+is; progress (shards done / total) is logged by every shard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import structlog
+
+from events import BillingCycleClosed
+from store.billing import SHARDS
+from store.calendar import next_period, period_start
+from store.codec import digest
+from store.errors import Refusal
+from workers.deps import Deps
+from workers.errors import Rejected
+
+log = structlog.get_logger(__name__)
+
+SHARD_TASK = "BillingShard"
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def close_billing_cycle(event: BillingCycleClosed, deps: Deps) -> None:
+    """Start (or, redelivered, finish starting) the close of ``event.period``."""
+    ended_at = period_start(next_period(event.period))
+    if event.occurred_at < ended_at:
+        raise Refusal(
+            "period_not_ended",
+            f"period {event.period} has not ended at occurred_at {event.occurred_at.isoformat()}",
+        )
+    billing = deps.store.billing
+    run = event.event_id
+    already_sent = billing.register_close(event.period, run, event.occurred_at)
+    if not already_sent:
+        # Shards are idempotent, so a crash before mark_sent only costs a
+        # second, empty pass over the shards already done.
+        for shard in range(SHARDS):
+            deps.send_task(SHARD_TASK, (event.period, shard, run))
+        billing.mark_sent(event.period, run)
+    deps.store.events.mark_done(event.event_id, digest(event.wire()))
+    log.info("billing_close_started", period=event.period, shards=SHARDS, resent=not already_sent)
+
+
+def shard_actor(deps: Deps) -> Callable[[str, int, str], None]:
+    def close_shard(period: str, shard: int, run: str) -> None:
+        if not (isinstance(period, str) and _PERIOD.match(period)):
+            raise Rejected("invalid_task", f"period: not YYYY-MM: {period!r}")
+        if not (isinstance(shard, int) and 0 <= shard < SHARDS):
+            raise Rejected("invalid_task", f"shard: not in 0..{SHARDS - 1}: {shard!r}")
+        result = deps.store.billing.close_shard(period, shard, str(run))
+        log.info(
+            "billing_shard_closed",
+            period=period,
+            shard=shard,
+            charged=result.charged,
+            caught_up=result.caught_up,
+            progress=f"{result.done}/{result.total}",
+        )
+        if result.closed:
+            log.info("billing_cycle_closed", period=period, charges=deps.store.ledger.count(period))
+
+    return close_shard
