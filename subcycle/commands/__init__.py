@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from subcycle import demo
-from subcycle.commands import drain, license, publish, schema, worker
+from subcycle.commands import (
+    dead_letters,
+    drain,
+    license,
+    metrics,
+    publish,
+    queues,
+    schema,
+    worker,
+)
 
 COMMANDS = [demo, publish, worker, drain, license, schema]
+COMMANDS += [queues, dead_letters, metrics]  # operators

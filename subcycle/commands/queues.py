@@ -1,0 +1,85 @@
+"""``subcycle queues [--json] [--watch]``: what waits on each queue."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from subcycle.bootstrap import App
+from subcycle.commands.common import UsageError, add_redis_option, open_app, print_json
+from workers.queues import QueueDepth, queue_depths
+
+COLUMNS = ("queue", "ready", "delayed", "in_progress", "dead_lettered", "refused", "oldest_ready")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("queues", help="per queue: ready, delayed, in progress, dead-lettered")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--watch", action="store_true", help="refresh as a live table until Ctrl-C")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    p.add_argument("--count", type=int, default=0, help=argparse.SUPPRESS)  # tests: stop after N
+    add_redis_option(p)
+    p.set_defaults(run=run)
+
+
+def depths(app: App) -> list[QueueDepth]:
+    return queue_depths(
+        app.client,
+        app.settings.queue_namespace,
+        app.store.refusals,
+        heartbeat_timeout_ms=app.settings.heartbeat_timeout_ms,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.watch and args.json:
+        raise UsageError("--watch shows a live table; use --json without it")
+    if args.interval <= 0:
+        raise UsageError("--interval: must be positive")
+    app = open_app(args)
+    if args.json:
+        print_json([d.to_json() for d in depths(app)])
+        return 0
+    if not args.watch:
+        sys.stdout.write(render(depths(app)))
+        return 0
+    shown = 0
+    try:
+        while True:
+            # Clear the screen and home the cursor: a live table without curses.
+            sys.stdout.write("\x1b[2J\x1b[H" + time.strftime("%H:%M:%S  ") + "Ctrl-C to stop\n")
+            sys.stdout.write(render(depths(app)))
+            sys.stdout.flush()
+            shown += 1
+            if args.count and shown >= args.count:
+                return 0
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
+
+
+def render(rows: list[QueueDepth]) -> str:
+    table = [COLUMNS] + [
+        (
+            d.queue,
+            str(d.ready),
+            str(d.delayed),
+            str(d.in_progress),
+            str(d.dead_lettered),
+            str(d.refused),
+            "-" if d.oldest_ready_age_s is None else f"{d.oldest_ready_age_s:.1f}s",
+        )
+        for d in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in table
+    ]
+    live = rows[0].workers if rows else 0
+    return "\n".join(lines) + f"\n{live} live worker(s)\n"
