@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from store.billing import BillingKeys, index_span
+from store.expiry import index_annual_term
 from store.keys import Keys
 from store.records import Subscription
 
@@ -17,4 +18,5 @@ from store.records import Subscription
 def on_change(pipe: Any, keys: Keys, before: Subscription | None, after: Subscription) -> None:
     if before is None and after.expires_on is not None:
         pipe.zadd(keys.expiry_index, {after.subscription_id: after.expires_on.toordinal()})
+    index_annual_term(pipe, keys, before, after)
     index_span(pipe, BillingKeys(keys.prefix), before, after)

@@ -22,6 +22,20 @@ class Keys:
     def expiry_index(self) -> str:
         return f"{self.prefix}idx:expires"
 
+    # The daily expiry tick's pending work (store/expiry.py): term ends not yet
+    # enqueued, and reminders not yet due (by expires_on) or due next (by day).
+    @property
+    def term_ends_pending(self) -> str:
+        return f"{self.prefix}idx:term-ends"
+
+    @property
+    def reminders_upcoming(self) -> str:
+        return f"{self.prefix}idx:reminders:upcoming"
+
+    @property
+    def reminders_next(self) -> str:
+        return f"{self.prefix}idx:reminders:next"
+
     @property
     def refused(self) -> str:
         return f"{self.prefix}refused"

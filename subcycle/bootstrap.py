@@ -15,12 +15,12 @@ from dramatiq.brokers.redis import RedisBroker
 from events import JST
 from store.connection import connect
 from store.redis import RedisStore
+from subcycle.annual_config import build_gateway, reminder_policy
 from subcycle.settings import Settings
 from workers.actors import declare_actors
 from workers.broker import BrokerSettings, build_broker
 from workers.deps import Deps, RetryPolicy
 from workers.gateway.delivery import Delivery
-from workers.gateway.outbox import OutboxGateway
 from workers.publisher import Publisher
 from workers.tasks import task_sender
 
@@ -59,7 +59,7 @@ def build(
         clock=clock,
     )
     publisher = Publisher(client, store.keys, settings.queue_namespace)
-    delivery = Delivery(OutboxGateway(client, store.keys), client, store.keys)
+    delivery = Delivery(build_gateway(settings, client, store.keys), client, store.keys)
     deps = Deps(
         store=store,
         publisher=publisher,
@@ -71,5 +71,6 @@ def build(
         ),
         send_task=task_sender(broker),
     )
+    deps.extras["reminders"] = reminder_policy(settings)
     actors = declare_actors(broker, deps)
     return App(settings, client, store, broker, publisher, deps, actors)

@@ -8,6 +8,15 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from subcycle.annual_config import (
+    DEFAULT_URL,
+    DEFAULT_WINDOW,
+    DaytimeWindow,
+    GatewayUrl,
+    ReminderOffsets,
+    RenewalUrl,
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUBCYCLE_", extra="ignore")
@@ -25,5 +34,16 @@ class Settings(BaseSettings):
 
     unknown_subscription_retries: int = Field(default=5, ge=0, le=20)
     unknown_subscription_backoff_ms: int = Field(default=250, ge=10)
+
+    # Annual contract (docs/annual.md): reminder offsets in days before
+    # expires_on ("30,7"), the renewal URL in the SMS, the JST daytime window.
+    reminder_offsets_days: ReminderOffsets = (30, 7)
+    renewal_url: RenewalUrl = DEFAULT_URL
+    reminder_daytime: DaytimeWindow = DEFAULT_WINDOW
+    # The message gateway: outbox (development) or http (the provider).
+    gateway: Literal["outbox", "http"] = "outbox"
+    gateway_url: GatewayUrl = None
+    gateway_token: SecretStr | None = None
+    gateway_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     otp_secret: SecretStr | None = None

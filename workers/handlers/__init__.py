@@ -15,12 +15,14 @@ from events import (
     BillingCycleClosed,
     CancellationRequested,
     Event,
+    ExpiryTick,
     Queue,
     RenewalConsentGiven,
+    SubscriptionExpiringSoon,
     SubscriptionPurchased,
 )
 from workers.deps import Deps
-from workers.handlers import billing, lifecycle
+from workers.handlers import billing, expiry, lifecycle, reminders
 
 Handler = Callable[[Any, Deps], object]
 
@@ -46,5 +48,7 @@ HANDLERS: dict[type[Event], Handler] = {
     RenewalConsentGiven: lifecycle.give_renewal_consent,
     CancellationRequested: lifecycle.request_cancellation,
     AnnualTermEnded: lifecycle.end_annual_term,
+    ExpiryTick: expiry.on_expiry_tick,
+    SubscriptionExpiringSoon: reminders.send_reminder,
     BillingCycleClosed: billing.close_billing_cycle,
 }

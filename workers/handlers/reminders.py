@@ -1,0 +1,111 @@
+"""The renewal reminder: ``SubscriptionExpiringSoon`` → one SMS per offset per term.
+
+The tick chose the reminder from the subscription as it stood; this handler
+checks again when the message would leave, because consent or a cancelled
+auto renewal may have arrived in between. Whether it is daytime is about
+when the SMS physically leaves, so it reads the injected clock; a reminder
+due at night is retried, delayed until the window opens (Dramatiq's
+``Retry(delay=…)``), instead of being re-published under a new id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+import dramatiq
+import structlog
+
+from events import JST, SubscriptionExpiringSoon
+from store.calendar import jst_date
+from store.codec import digest
+from store.errors import Refusal, UnknownSubscription
+from store.expiry import wants_reminders
+from workers.deps import Deps
+from workers.gateway.base import OutgoingMessage, PermanentFailure
+from workers.messages.reminders import renewal_reminder
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_RENEWAL_URL = "https://sc.example.jp/renew"
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """Reminder settings; the composition root puts one in ``deps.extras``."""
+
+    offsets_days: tuple[int, ...] = (30, 7)
+    renewal_url: str = DEFAULT_RENEWAL_URL
+    daytime_start: time = time(9, 0)
+    daytime_end: time = time(21, 0)
+
+    def daytime(self, moment: datetime) -> bool:
+        local = moment.astimezone(JST).time()
+        return self.daytime_start <= local < self.daytime_end
+
+    def next_morning(self, moment: datetime) -> datetime:
+        """The next time the daytime window opens after ``moment``."""
+        local = moment.astimezone(JST)
+        opening = datetime.combine(local.date(), self.daytime_start, tzinfo=JST)
+        return opening if local < opening else opening + timedelta(days=1)
+
+
+def policy_of(deps: Deps) -> ReminderPolicy:
+    policy = deps.extras.get("reminders")
+    return policy if isinstance(policy, ReminderPolicy) else ReminderPolicy()
+
+
+def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
+    """Deliver the reminder once; False when there is nothing (more) to send."""
+    policy = policy_of(deps)
+    skip = _why_not(event, deps)
+    now = deps.clock()
+    if skip is None and jst_date(now) > event.expires_on:
+        skip = "term_ended"  # the queue was days behind: the renewal URL no longer helps
+    if skip is not None:
+        log.info("reminder_skipped", subscription_id=event.subscription_id, reason=skip)
+        deps.store.events.mark_done(event.event_id, digest(event.wire()))
+        return False
+    if not policy.daytime(now):
+        opens = policy.next_morning(now)
+        delay_ms = int((opens - now).total_seconds() * 1000)
+        log.info("reminder_waits_for_morning", until=opens.isoformat(), delay_ms=delay_ms)
+        raise dramatiq.Retry(f"night time: waits until {opens.isoformat()}", delay=delay_ms)
+    sub = deps.store.subscriptions.get(event.subscription_id)
+    assert sub is not None  # checked by _why_not
+    message = OutgoingMessage(
+        message_id=event.event_id,
+        to=sub.phone,
+        channel="sms",
+        kind="renewal_reminder",
+        text=renewal_reminder(sub.locale, event.expires_on, policy.renewal_url),
+        locale=sub.locale,
+    )
+    try:
+        delivered = deps.delivery.deliver(message, now)
+    except PermanentFailure as e:
+        raise Refusal("provider_refused", f"message {event.event_id}: {e.reason}") from e
+    deps.store.events.mark_done(event.event_id, digest(event.wire()))
+    log.info(
+        "reminder_sent",
+        subscription_id=event.subscription_id,
+        days_left=event.days_left,
+        duplicate=not delivered,
+    )
+    return delivered
+
+
+def _why_not(event: SubscriptionExpiringSoon, deps: Deps) -> str | None:
+    """Why this subscription must not be reminded now, or None when it must."""
+    subs = deps.store.subscriptions
+    latest = subs.get(event.subscription_id)
+    if latest is None:
+        raise UnknownSubscription(event.subscription_id)
+    if latest.expires_on != event.expires_on:
+        return "another_term"
+    if not wants_reminders(latest):
+        return "renewal_decided"
+    at_tick = subs.get(event.subscription_id, event.occurred_at)
+    if at_tick is None or at_tick.license_type != "Annual":
+        return "not_annual"
+    return None
