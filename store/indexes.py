@@ -12,6 +12,7 @@ from typing import Any
 from store.billing import BillingKeys, index_span
 from store.expiry import index_annual_term
 from store.keys import Keys
+from store.phones import index_phone
 from store.records import Subscription
 
 
@@ -19,4 +20,5 @@ def on_change(pipe: Any, keys: Keys, before: Subscription | None, after: Subscri
     if before is None and after.expires_on is not None:
         pipe.zadd(keys.expiry_index, {after.subscription_id: after.expires_on.toordinal()})
     index_annual_term(pipe, keys, before, after)
+    index_phone(pipe, keys, before, after)
     index_span(pipe, BillingKeys(keys.prefix), before, after)

@@ -43,3 +43,21 @@ class Keys:
     @property
     def refused_by_time(self) -> str:
         return f"{self.prefix}refused:by_time"
+
+    # Verification codes (store/otp.py): per-number state, sends windows, history.
+    def otp(self, phone: str) -> str:
+        return f"{self.prefix}otp:{phone}"
+
+    def otp_sends(self, phone: str) -> str:
+        return f"{self.prefix}otp:{phone}:sends"
+
+    def otp_history(self, phone: str) -> str:
+        return f"{self.prefix}otp:{phone}:history"
+
+    @property
+    def otp_sends_overall(self) -> str:
+        return f"{self.prefix}otp:sends"
+
+    @property
+    def phone_locale(self) -> str:
+        return f"{self.prefix}idx:phone_locale"

@@ -16,6 +16,7 @@ from events import JST
 from store.connection import connect
 from store.redis import RedisStore
 from subcycle.annual_config import build_gateway, reminder_policy
+from subcycle.otp_config import build_otp
 from subcycle.settings import Settings
 from workers.actors import declare_actors
 from workers.broker import BrokerSettings, build_broker
@@ -71,6 +72,7 @@ def build(
         ),
         send_task=task_sender(broker),
     )
+    deps.extras["otp"] = build_otp(settings, store)
     deps.extras["reminders"] = reminder_policy(settings)
     actors = declare_actors(broker, deps)
     return App(settings, client, store, broker, publisher, deps, actors)

@@ -47,3 +47,11 @@ class Settings(BaseSettings):
     gateway_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     otp_secret: SecretStr | None = None
+    # Verification codes (docs/otp.md): the SMS brand name, send limits against
+    # SMS pumping, and how often idle OTP-only workers poll.
+    otp_product_name: str = Field(default="Mobile Security", min_length=1, max_length=20)
+    otp_number_limit: int = Field(default=10, ge=1)
+    otp_number_window_s: int = Field(default=3_600, ge=1)
+    otp_overall_limit: int = Field(default=600, ge=1)
+    otp_overall_window_s: int = Field(default=60, ge=1)
+    otp_worker_timeout_ms: int = Field(default=10, ge=1, le=10_000)

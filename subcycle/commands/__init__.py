@@ -8,11 +8,12 @@ from subcycle.commands import (
     drain,
     license,
     metrics,
+    otp,
     publish,
     queues,
     schema,
     worker,
 )
 
-COMMANDS = [demo, publish, worker, drain, license, schema]
+COMMANDS = [demo, publish, worker, drain, license, schema, otp]
 COMMANDS += [queues, dead_letters, metrics]  # operators

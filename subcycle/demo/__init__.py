@@ -13,11 +13,11 @@ from events import JST
 from store.connection import MEMORY_URL, connect
 from subcycle import logs
 from subcycle.bootstrap import build
-from subcycle.demo import spine
+from subcycle.demo import login, spine
 from subcycle.demo.story import Story
 from subcycle.settings import Settings
 
-CHAPTERS: list[Callable[[Story], None]] = [spine.tell]
+CHAPTERS: list[Callable[[Story], None]] = [spine.tell, login.tell]
 
 
 def register(sub: Any) -> None:

@@ -16,13 +16,15 @@ from events import (
     CancellationRequested,
     Event,
     ExpiryTick,
+    MobileNumberRegistrationSubmitted,
+    OtpRequested,
     Queue,
     RenewalConsentGiven,
     SubscriptionExpiringSoon,
     SubscriptionPurchased,
 )
 from workers.deps import Deps
-from workers.handlers import billing, expiry, lifecycle, reminders
+from workers.handlers import billing, expiry, lifecycle, otp, reminders
 
 Handler = Callable[[Any, Deps], object]
 
@@ -51,4 +53,6 @@ HANDLERS: dict[type[Event], Handler] = {
     ExpiryTick: expiry.on_expiry_tick,
     SubscriptionExpiringSoon: reminders.send_reminder,
     BillingCycleClosed: billing.close_billing_cycle,
+    OtpRequested: otp.request_code,
+    MobileNumberRegistrationSubmitted: otp.register_number,
 }

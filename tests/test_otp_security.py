@@ -1,0 +1,169 @@
+"""Codes never stored or logged; strangers indistinguishable from customers;
+no code without the server secret."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+import structlog
+
+from subcycle.bootstrap import App
+from tests.conftest import Clock
+from tests.otp_support import (
+    MINUTE,
+    SECRET,
+    ask,
+    code_in,
+    customer,
+    last_code,
+    otp,
+    outbox,
+    register,
+    with_secret,
+    wrong,
+)
+from tests.support import PHONE, event, run
+from workers.otp import derive_code
+
+STRANGER = "+818099998888"
+
+
+@pytest.fixture
+def app(make_app: Callable[..., App]) -> App:
+    app = with_secret(make_app)
+    customer(app)
+    return app
+
+
+def _everything_stored(client: redis.Redis, *prefixes: str) -> str:
+    """Every key and value under the test's prefixes, as one text (the outbox excepted)."""
+    parts: list[str] = []
+    for prefix in prefixes:
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            name = key.decode()
+            if name.endswith("outbox"):
+                continue  # the development gateway holds what it delivered
+            kind = client.type(key).decode()
+            value: Any = {
+                "string": client.get,
+                "hash": client.hgetall,
+                "list": lambda k: client.lrange(k, 0, -1),
+                "set": client.smembers,
+                "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+            }[kind](key)
+            parts.append(f"{name} {value!r}")
+    return "\n".join(parts)
+
+
+def test_a_code_is_derived_from_the_secret_the_number_and_the_code_id() -> None:
+    code = derive_code(b"s" * 16, PHONE, "id-1")
+
+    assert len(code) == 6
+    assert code.isascii()
+    assert code.isdigit()
+    assert derive_code(b"s" * 16, PHONE, "id-1") == code
+    others = {
+        derive_code(b"t" * 16, PHONE, "id-1"),
+        derive_code(b"s" * 16, STRANGER, "id-1"),
+        derive_code(b"s" * 16, PHONE, "id-2"),
+    }
+    assert code not in others
+
+
+def test_redis_and_the_queues_hold_the_code_id_and_never_the_code(app: App, clock: Clock) -> None:
+    run(
+        app,
+        event("OtpRequested", phone=PHONE, channel="sms", occurred_at=clock.now.isoformat()),
+    )
+    code = last_code(app)
+    state = otp(app).codes.state(PHONE)
+
+    stored = _everything_stored(app.client, app.settings.key_prefix, app.settings.queue_namespace)
+    assert state.code_id is not None
+    assert state.code_id in stored
+    assert code not in stored
+    assert derive_code(SECRET.encode(), PHONE, state.code_id) == code
+
+
+def test_no_log_line_of_a_whole_login_contains_the_code(app: App, clock: Clock) -> None:
+    def publish(type_: str, **fields: Any) -> None:
+        run(app, event(type_, occurred_at=clock.now.isoformat(), **fields))
+
+    with structlog.testing.capture_logs() as logs:
+        publish("OtpRequested", phone=PHONE, channel="voice")
+        publish("OtpRequested", phone=PHONE, channel="voice", resend=True)
+        publish("OtpRequested", phone=PHONE, channel="voice", resend=True)
+        publish("OtpRequested", phone=PHONE, channel="voice", resend=True)
+        publish(
+            "MobileNumberRegistrationSubmitted",
+            phone=PHONE,
+            phone_confirmation=PHONE,
+            channel="sms",
+        )
+        codes = {code_in(m) for m in outbox(app)}
+        code = last_code(app)
+        otp(app).verify(PHONE, wrong(code), clock.now)
+        otp(app).verify(PHONE, code, clock.now)
+
+    assert len(codes) == 2
+    assert any(line["event"] == "verification_code_delivered" for line in logs)
+    for line in logs:
+        assert not any(sent in repr(line) for sent in codes)
+
+
+def test_a_number_with_no_contract_is_never_sent_anything(app: App, clock: Clock) -> None:
+    for _ in range(4):
+        ask(app, clock, STRANGER)
+    register(app, clock, STRANGER)
+
+    assert outbox(app, STRANGER) == []
+
+
+def test_verify_and_status_answer_a_stranger_as_a_customer_whose_code_did_not_arrive(
+    app: App, clock: Clock
+) -> None:
+    def journey(phone: str) -> list[str]:
+        seen = [otp(app).status(phone, clock.now)]
+        for _ in range(4):
+            ask(app, clock, phone)
+            seen.append(otp(app).status(phone, clock.now))
+        seen.append(otp(app).verify(phone, "000000", clock.now))
+        register(app, clock, phone)
+        seen.append(otp(app).status(phone, clock.now))
+        seen.append(otp(app).verify(phone, "000001", clock.now))
+        clock.now += 10 * MINUTE
+        seen.append(otp(app).verify(phone, "000002", clock.now))
+        seen.append(otp(app).status(phone, clock.now))
+        return seen
+
+    customer_seen = journey(PHONE)
+    clock.now -= 10 * MINUTE
+    stranger_seen = journey(STRANGER)
+
+    assert stranger_seen == customer_seen
+    assert customer_seen[-1] == "none"
+
+
+def test_the_voice_call_speaks_the_locale_of_the_number_s_contract(app: App, clock: Clock) -> None:
+    customer(app, phone="+817012345678", sub="S-en", locale="en")
+
+    ask(app, clock, "+817012345678", channel="voice")
+
+    [message] = outbox(app, "+817012345678")
+    assert message["text"].startswith("This is Mobile Security.")
+
+
+def test_without_a_server_secret_a_request_is_refused_and_nothing_is_sent(
+    make_app: Callable[..., App], clock: Clock
+) -> None:
+    app = make_app()
+    customer(app)
+
+    run(app, event("OtpRequested", phone=PHONE, channel="sms", occurred_at=clock.now.isoformat()))
+
+    [refused] = app.store.refusals.list()
+    assert refused.reason == "otp_secret_missing"
+    assert outbox(app) == []

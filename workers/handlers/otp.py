@@ -1,0 +1,109 @@
+"""Handlers of the login page's requests: a verification code, a resend, a
+registration of the mobile number. Plain functions of the event and deps.
+
+The decision (new attempt, resend, registration required, rate limited,
+stale) is one atomic step in the store, remembered per event id; delivery
+comes after it and is exactly once per message id, so a redelivered request
+repeats its delivery attempt and nothing else. Only the code id travels; the
+code exists in memory while the message text is built, and is never logged.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from events import MobileNumberRegistrationSubmitted, OtpRequested
+from store.codec import digest
+from store.errors import EventIdReused, Refusal
+from store.otp import Decision, RequestKind
+from store.phones import locale_of
+from workers.deps import Deps
+from workers.gateway.base import OutgoingMessage, PermanentFailure
+from workers.messages.otp import Channel, message_text
+from workers.otp import Otp, OtpNotConfigured, new_code_id, otp_of
+
+log = structlog.get_logger(__name__)
+
+
+def request_code(event: OtpRequested, deps: Deps) -> Decision:
+    # The resend flag is informational: a live code makes any request a resend.
+    return _decide_and_deliver(event, event.channel, "request", deps)
+
+
+def register_number(event: MobileNumberRegistrationSubmitted, deps: Deps) -> Decision:
+    # Both are already normalised to E.164, so 090-… and +8190… are equal.
+    if event.phone != event.phone_confirmation:
+        raise Refusal("numbers_do_not_match", "phone_confirmation: differs from phone")
+    return _decide_and_deliver(event, event.channel, "register", deps)
+
+
+def _decide_and_deliver(
+    event: OtpRequested | MobileNumberRegistrationSubmitted,
+    channel: Channel,
+    kind: RequestKind,
+    deps: Deps,
+) -> Decision:
+    otp = otp_of(deps)
+    try:
+        otp.policy.require_secret()
+    except OtpNotConfigured as e:
+        raise Refusal("otp_secret_missing", str(e).split(": ", 1)[1]) from None
+    decision = otp.codes.request(
+        event.phone,
+        event_id=event.event_id,
+        fingerprint=digest(event.wire()),
+        kind=kind,
+        channel=channel,
+        occurred_at=event.occurred_at,
+        now=deps.clock(),
+        rules=otp.policy.rules,
+        fresh_code_id=new_code_id(),
+    )
+    if decision.outcome == "event_id_reused":
+        raise EventIdReused(event.event_id)
+    log.info(
+        "verification_code_request",
+        phone=event.phone,
+        channel=channel,
+        kind=kind,
+        outcome=decision.outcome,
+        duplicate=decision.duplicate,
+    )
+    if decision.delivers:
+        _deliver(event, channel, decision, otp, deps)
+    return decision
+
+
+def _deliver(
+    event: OtpRequested | MobileNumberRegistrationSubmitted,
+    channel: Channel,
+    decision: Decision,
+    otp: Otp,
+    deps: Deps,
+) -> None:
+    assert decision.code_id is not None
+    assert decision.created_at is not None
+    now = deps.clock()
+    if now >= decision.created_at + otp.policy.rules.validity:
+        # A retry after the code died: it could only confuse the customer.
+        log.info("verification_code_not_delivered", reason="code_expired")
+        return
+    locale = locale_of(deps.store.client, deps.store.keys, event.phone)
+    if locale is None:
+        # No contract: same state machine, nothing ever sent (no enumeration).
+        log.info("verification_code_not_delivered", reason="no_contract")
+        return
+    code = otp.code_for(event.phone, decision.code_id)
+    message = OutgoingMessage(
+        message_id=f"otp:{event.event_id}",
+        to=event.phone,
+        channel=channel,
+        kind="verification_code",
+        text=message_text(channel, otp.policy.product, code, locale),
+        locale=locale,
+    )
+    try:
+        delivered = deps.delivery.deliver(message, deps.clock())
+    except PermanentFailure as e:
+        raise Refusal("provider_refused", e.reason) from None
+    log.info("verification_code_delivered", channel=channel, delivered=delivered)
