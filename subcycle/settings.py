@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     unknown_subscription_retries: int = Field(default=5, ge=0, le=20)
     unknown_subscription_backoff_ms: int = Field(default=250, ge=10)
 
+    # The scheduler (docs/billing.md): the daily expiry tick's JST time, the
+    # first month closed on the very first start (default: the previous one),
+    # the lease that keeps one replica active, how late a tick may still fire.
+    scheduler_expiry_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    scheduler_first_period: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    scheduler_lease_ttl_ms: int = Field(default=30_000, ge=500)
+    scheduler_misfire_grace_s: int = Field(default=6 * 3_600, ge=1)
+    # Tests and development only: fire both ticks every N seconds instead of
+    # on their cron schedules.
+    scheduler_interval_s: float | None = Field(default=None, gt=0)
+
     # Annual contract (docs/annual.md): reminder offsets in days before
     # expires_on ("30,7"), the renewal URL in the SMS, the JST daytime window.
     reminder_offsets_days: ReminderOffsets = (30, 7)

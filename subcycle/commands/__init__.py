@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from subcycle import demo
 from subcycle.commands import (
+    charges,
     dead_letters,
     drain,
     license,
@@ -11,9 +12,12 @@ from subcycle.commands import (
     otp,
     publish,
     queues,
+    scheduler,
     schema,
+    tick,
     worker,
 )
 
 COMMANDS = [demo, publish, worker, drain, license, schema, otp]
 COMMANDS += [queues, dead_letters, metrics]  # operators
+COMMANDS += [charges, scheduler, tick]  # month-end billing and the ticks

@@ -1,0 +1,51 @@
+"""One active scheduler replica: a Redis key with a TTL that the holder renews.
+
+A replica that stops renewing (killed, partitioned) loses the lease when the
+TTL lapses; a waiting replica then takes it and catches up what was missed.
+"""
+
+from __future__ import annotations
+
+import redis
+
+
+class Lease:
+    def __init__(self, client: redis.Redis, key: str, holder: str, ttl_ms: int) -> None:
+        self._r = client
+        self.key = key
+        self.holder = holder
+        self.ttl_ms = ttl_ms
+        self._renew = client.register_script(_ACQUIRE_OR_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    def hold(self) -> bool:
+        """Take the lease if it is free, renew it if ours; True while we hold it."""
+        return bool(self._renew(keys=[self.key], args=[self.holder, self.ttl_ms]))
+
+    def release(self) -> None:
+        """Let a waiting replica take over at once (a clean shutdown)."""
+        self._release(keys=[self.key], args=[self.holder])
+
+    def holder_now(self) -> str | None:
+        raw = self._r.get(self.key)
+        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+_ACQUIRE_OR_RENEW = """
+local holder = redis.call("get", KEYS[1])
+if holder == ARGV[1] then
+    redis.call("pexpire", KEYS[1], ARGV[2])
+    return 1
+end
+if not holder then
+    redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2])
+    return 1
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call("get", KEYS[1]) == ARGV[1] then
+    redis.call("del", KEYS[1])
+end
+"""

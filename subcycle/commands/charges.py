@@ -1,0 +1,85 @@
+"""``subcycle charges --period YYYY-MM [--json|--csv]``: the ledger of a closed
+month, for the carrier's billing batch. A month not closed, or still closing,
+is refused (``period_not_closed``): a partial month is never exported."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from store.errors import Refusal
+from store.ledger import Charge
+from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
+
+COLUMNS = ("subscription_id", "phone", "period", "amount_jpy")
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("charges", help="the ledger of a closed billing month")
+    p.add_argument("--period", required=True, help="the billing month, YYYY-MM")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="a JSON list of charges")
+    shape.add_argument("--csv", action="store_true", help="CSV with a header line")
+    add_redis_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not _PERIOD.match(args.period):
+        raise UsageError(f"--period: expected YYYY-MM, got {args.period!r}")
+    app = open_app(args)
+    charges = app.store.ledger.charges(args.period)
+    try:
+        first = next(charges, None)  # the refusal comes before any output
+    except Refusal as e:
+        raise CommandFailed(str(e)) from None
+    rows = _chain(first, charges)
+    if args.json:
+        _write_json(rows)
+    elif args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for c in rows:
+            writer.writerow((c.subscription_id, c.phone, c.period, c.amount_jpy))
+    else:
+        _print_table(args.period, rows)
+    return 0
+
+
+def _chain(first: Charge | None, rest: Iterator[Charge]) -> Iterator[Charge]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _write_json(rows: Iterator[Charge]) -> None:
+    """A JSON list, streamed: a month's ledger need not fit in memory."""
+    out = sys.stdout
+    out.write("[")
+    for i, c in enumerate(rows):
+        row = dict(zip(COLUMNS, (c.subscription_id, c.phone, c.period, c.amount_jpy), strict=True))
+        out.write(("," if i else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n")
+
+
+def _print_table(period: str, rows: Iterator[Charge]) -> None:
+    table = Table(title=f"Charges — {period}")
+    for column in COLUMNS:
+        table.add_column(column, justify="right" if column == "amount_jpy" else "left")
+    count = total = 0
+    for c in sorted(rows, key=lambda c: c.subscription_id):
+        table.add_row(c.subscription_id, c.phone, c.period, f"{c.amount_jpy:,}")
+        count += 1
+        total += c.amount_jpy
+    table.add_section()
+    table.add_row(f"{count} charge(s)", "", "total", f"¥{total:,}")
+    Console().print(table)
