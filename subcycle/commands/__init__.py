@@ -10,6 +10,7 @@ from subcycle.commands import (
     license,
     metrics,
     otp,
+    outbox,
     publish,
     queues,
     scheduler,
@@ -21,3 +22,4 @@ from subcycle.commands import (
 COMMANDS = [demo, publish, worker, drain, license, schema, otp]
 COMMANDS += [queues, dead_letters, metrics]  # operators
 COMMANDS += [charges, scheduler, tick]  # month-end billing and the ticks
+COMMANDS += [outbox]  # messages the outbox gateway delivered (development)
