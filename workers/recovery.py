@@ -18,11 +18,13 @@ beats and forces maintenance on each declared queue (ready and delayed). So:
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
+import redis
 import structlog
 from dramatiq import Middleware, Worker
-from dramatiq.broker import Broker
+from dramatiq.broker import Broker, MessageProxy
 from dramatiq.common import current_millis
 
 log = structlog.get_logger(__name__)
@@ -75,3 +77,48 @@ def maintain(broker: Any) -> None:
                 broker._max_unpack_size(),
             ],
         )
+
+
+class RetryThroughOutage(Middleware):
+    """A message whose handler failed because Redis went away runs again.
+
+    Dramatiq's Retries middleware re-enqueues a failed message; when Redis is
+    down that enqueue raises, Dramatiq logs it, and then acks the message as
+    soon as Redis is back: the event is lost. Here, when no retry was
+    enqueued for a failed message that was not dead-lettered, the enqueue is
+    tried again until Redis answers, before the ack. Redelivery is harmless:
+    every actor is idempotent.
+    """
+
+    def __init__(self, pause_s: float = 1.0, delay_ms: int = 1_000) -> None:
+        self.pause_s = pause_s
+        self.delay_ms = delay_ms
+        self._local = threading.local()
+
+    def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
+        self._local.message_id = message.message_id
+        self._local.requeued = False
+
+    def after_enqueue(self, broker: Broker, message: Any, delay: int | None) -> None:
+        if getattr(self._local, "message_id", None) == message.message_id:
+            self._local.requeued = True
+
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: MessageProxy,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if exception is None or message.failed or getattr(self._local, "requeued", True):
+            return
+        while True:
+            try:
+                broker.enqueue(message, delay=self.delay_ms)  # type: ignore[arg-type]  # as Retries does
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                log.warning("retry_waits_for_redis", error=str(e))
+                time.sleep(self.pause_s)
+                continue
+            log.warning("retry_enqueued_after_outage")
+            return

@@ -1,0 +1,130 @@
+"""Faults, with real processes: a worker SIGKILLed mid-run, and a Redis (AOF,
+fsync always) crashed and restarted mid-run. CI-sized; the long version is
+``bench/kill_worker.py``."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from store.connection import connect
+from subcycle.bootstrap import App, build
+from subcycle.settings import Settings
+from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
+from tests.processes import OwnRedis, free_port, kill_group, start_worker, stop, wait_for
+from tests.support import purchase
+
+pytestmark = pytest.mark.slow
+
+HEARTBEAT_MS = 2_000
+# The bound docs/operations.md states: heartbeat timeout + maintenance interval.
+BOUND_S = HEARTBEAT_MS / 1000 + 0.2
+SLACK_S = 1.5  # process scheduling on a shared 2-core machine
+_ids = itertools.count()
+
+
+def env_for(url: str, unique: str) -> dict[str, str]:
+    return {
+        "SUBCYCLE_REDIS_URL": url,
+        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
+        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
+        "SUBCYCLE_HEARTBEAT_TIMEOUT_MS": str(HEARTBEAT_MS),
+        "SUBCYCLE_LOG_LEVEL": "WARNING",
+        "SUBCYCLE_LOG_FORMAT": "json",
+    }
+
+
+def app_for(env: dict[str, str]) -> App:
+    settings = Settings(
+        redis_url=env["SUBCYCLE_REDIS_URL"],
+        key_prefix=env["SUBCYCLE_KEY_PREFIX"],
+        queue_namespace=env["SUBCYCLE_QUEUE_NAMESPACE"],
+        heartbeat_timeout_ms=HEARTBEAT_MS,
+    )
+    return build(settings, client=connect(settings.redis_url))
+
+
+def purchases(n: int, tag: str) -> list[object]:
+    return [purchase(f"{tag}{i}", event_id=f"{tag}-buy-{i}") for i in range(n)]
+
+
+def workers_beating(app: App) -> list[str]:
+    raw = app.client.zrange(f"{app.broker.namespace}:__heartbeats__", 0, -1)
+    return [r.decode() for r in raw]  # type: ignore[union-attr]
+
+
+def recorded(app: App, tag: str, n: int) -> list[str]:
+    """Subscriptions of this run that exist, each checked to hold one purchase."""
+    found = []
+    for i in range(n):
+        sub = app.store.subscriptions.get(f"{tag}{i}")
+        if sub is not None:
+            assert len(sub.history) == 1, f"{tag}{i} has {len(sub.history)} history entries"
+            found.append(f"{tag}{i}")
+    return found
+
+
+@pytest.fixture
+def real_env(unique: str) -> Iterator[dict[str, str]]:
+    client = real_redis_or_skip()
+    yield env_for(REAL_REDIS_URL, unique)
+    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
+
+
+def test_a_sigkilled_workers_messages_are_redelivered_within_the_bound(
+    real_env: dict[str, str], tmp_path: Path
+) -> None:
+    app = app_for(real_env)
+    victim = start_worker(real_env, log=tmp_path / "victim.log")
+    survivor = None
+    try:
+        wait_for(lambda: len(workers_beating(app)) == 1, 30)
+        [victim_id] = workers_beating(app)
+        survivor = start_worker(real_env, log=tmp_path / "survivor.log")
+        wait_for(lambda: len(workers_beating(app)) == 2, 30)
+        n = 3_000
+        app.publisher.publish(purchases(n, "K"))  # type: ignore[arg-type]
+        held = f"{app.broker.namespace}:__acks__.{victim_id}.lifecycle"
+        wait_for(lambda: app.client.scard(held) > 0, 30, poll=0.002)
+
+        kill_group(victim)
+        assert app.client.scard(held) > 0, "the victim held no message when it was killed"
+
+        redelivered_after = wait_for(lambda: not app.client.exists(held), BOUND_S + SLACK_S + 5)
+        wait_for(lambda: len(recorded(app, "K", n)) == n, 120, poll=0.5)
+    finally:
+        stop(victim)
+        if survivor is not None:
+            stop(survivor)
+    assert redelivered_after <= BOUND_S + SLACK_S
+    assert len(recorded(app, "K", n)) == n
+
+
+def test_workers_reconnect_after_a_redis_crash_and_no_committed_state_is_lost(
+    tmp_path: Path, unique: str
+) -> None:
+    own = OwnRedis(tmp_path, free_port())
+    own.start()
+    env = env_for(own.url, unique)
+    app = app_for(env)
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: len(workers_beating(app)) == 1, 30)
+        n = 800
+        app.publisher.publish(purchases(n, "A"))  # type: ignore[arg-type]
+        wait_for(lambda: len(recorded(app, "A", n)) >= n // 4, 60, poll=0.02)
+        own.crash()
+        own.start()
+        app.client.connection_pool.disconnect()  # this test's own pooled sockets died with it
+        committed = recorded(app, "A", n)  # what the AOF kept: all of it must stay
+
+        app.publisher.publish(purchases(n, "B"))  # type: ignore[arg-type]
+        wait_for(lambda: len(recorded(app, "B", n)) == n, 90, poll=0.5)
+        wait_for(lambda: len(recorded(app, "A", n)) == n, 60, poll=0.5)
+        assert set(committed) <= set(recorded(app, "A", n))
+    finally:
+        stop(worker)
+        own.crash()
