@@ -1,0 +1,224 @@
+"""Benchmark: bare Dramatiq against subcycle, and ``subcycle publish``.
+
+    .venv/bin/python bench/throughput.py [--count 20000] [--processes 2] [--threads 8]
+
+In one run on the real Redis (``$SUBCYCLE_REDIS_URL``, default 127.0.0.1:6379):
+
+1. bare Dramatiq: a no-op actor (``bench/bare_app.py``) under the ``dramatiq``
+   CLI; ``--count`` messages pushed onto its queue at once; the rate is
+   messages over the time until the queue is empty and every message acked;
+2. subcycle: ``CancellationRequested`` events (one per monthly subscription,
+   purchased beforehand and not timed) published through the publisher to
+   ``subcycle.worker_app`` workers with the very same CLI settings and
+   ``dramatiq_queue_prefetch``; the same measure;
+3. the ratio of the two (target: subcycle at least 70 % of bare);
+4. ``subcycle publish`` of a ``--lines`` JSON-lines file in a real process,
+   wall time including interpreter start (target: at least 25,000 events/s).
+
+Every key it writes is under its own prefix or namespace and is deleted at
+the end. Not a test: run it on demand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import redis
+from dramatiq import Message
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from events import parse_event  # noqa: E402
+from store.connection import connect  # noqa: E402
+from subcycle.bootstrap import build  # noqa: E402
+from subcycle.settings import Settings  # noqa: E402
+from tests.conftest import delete_prefixed  # noqa: E402
+from tests.processes import kill_group, wait_for  # noqa: E402
+
+URL = os.environ.get("SUBCYCLE_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def workers(
+    module: str, env: dict[str, str], args: argparse.Namespace, *queues: str
+) -> list[subprocess.Popen[bytes]]:
+    argv = [sys.executable, "-m", "dramatiq", module, "--processes", str(args.processes)]
+    argv += ["--threads", str(args.threads), "--skip-logging"]
+    if queues:
+        argv += ["--queues", *queues]
+    full = {**os.environ, **env, "dramatiq_queue_prefetch": str(args.prefetch)}
+    full["dramatiq_worker_timeout"] = "100"
+    full["PYTHONPATH"] = str(ROOT)
+    return [
+        subprocess.Popen(
+            argv,
+            env=full,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
+
+
+def beating(client: redis.Redis, namespace: str, n: int) -> None:
+    wait_for(lambda: client.zcard(f"{namespace}:__heartbeats__") >= n, 60)
+
+
+def drained(client: redis.Redis, namespace: str, queue: str) -> bool:
+    return (
+        client.llen(f"{namespace}:{queue}") == 0 and client.hlen(f"{namespace}:{queue}.msgs") == 0
+    )
+
+
+def cancellation(i: int, tag: str) -> dict[str, object]:
+    return {
+        "type": "CancellationRequested",
+        "event_id": f"{tag}-cancel-{i}",
+        "occurred_at": "2026-06-15T20:30:00+09:00",
+        "subscription_id": f"{tag}{i}",
+        "kind": "monthly_service",
+    }
+
+
+def purchase(i: int, tag: str) -> dict[str, object]:
+    return {
+        "type": "SubscriptionPurchased",
+        "event_id": f"{tag}-buy-{i}",
+        "occurred_at": "2026-04-01T10:00:00+09:00",
+        "subscription_id": f"{tag}{i}",
+        "phone": f"+8190{10_000_000 + i % 90_000_000}",  # distinct, as customers are
+        "product": "Mobile Security",
+        "plan": "monthly",
+        "starts_on": "2026-04-01",
+        "monthly_fee_jpy": 550,
+    }
+
+
+def bare_rate(client: redis.Redis, args: argparse.Namespace) -> float:
+    namespace = f"benchbare{uuid.uuid4().hex[:8]}"
+    env = {"BENCH_REDIS_URL": URL, "BENCH_NAMESPACE": namespace}
+    procs = workers("bench.bare_app", env, args)
+    try:
+        beating(client, namespace, args.processes)
+        with client.pipeline(transaction=False) as pipe:
+            for i in range(args.count):
+                rid = str(uuid.uuid4())
+                message = Message(
+                    queue_name="bench",
+                    actor_name="noop",
+                    args=(cancellation(i, "X"),),
+                    kwargs={},
+                    options={"redis_message_id": rid},
+                )
+                pipe.hset(f"{namespace}:bench.msgs", rid, message.encode())
+                pipe.rpush(f"{namespace}:bench", rid)
+            started = time.monotonic()
+            pipe.execute()
+        wait_for(lambda: drained(client, namespace, "bench"), 600, poll=0.01)
+        return args.count / (time.monotonic() - started)
+    finally:
+        for p in procs:
+            kill_group(p)
+        delete_prefixed(client, f"{namespace}:")
+
+
+def subcycle_rate(client: redis.Redis, args: argparse.Namespace) -> float:
+    unique = uuid.uuid4().hex[:8]
+    env = {
+        "SUBCYCLE_REDIS_URL": URL,
+        "SUBCYCLE_KEY_PREFIX": f"bench{unique}:",
+        "SUBCYCLE_QUEUE_NAMESPACE": f"benchq{unique}",
+        "SUBCYCLE_LOG_LEVEL": "WARNING",
+        "SUBCYCLE_LOG_FORMAT": "json",
+    }
+    settings = Settings(
+        redis_url=URL,
+        key_prefix=env["SUBCYCLE_KEY_PREFIX"],
+        queue_namespace=env["SUBCYCLE_QUEUE_NAMESPACE"],
+    )
+    app = build(settings, client=connect(URL))
+    ns = settings.queue_namespace
+    procs = workers("subcycle.worker_app", env, args, "lifecycle", "cancellations")
+    try:
+        beating(client, ns, args.processes)
+        app.publisher.publish(parse_event(purchase(i, "B")) for i in range(args.count))
+        wait_for(lambda: drained(client, ns, "lifecycle"), 900, poll=0.1)
+        events = [parse_event(cancellation(i, "B")) for i in range(args.count)]
+        started = time.monotonic()
+        app.publisher.publish(events)
+        wait_for(lambda: drained(client, ns, "cancellations"), 900, poll=0.01)
+        rate = args.count / (time.monotonic() - started)
+        refused = len(app.store.refusals.list())
+        if refused:
+            print(f"  warning: {refused} cancellation(s) refused")
+        return rate
+    finally:
+        for p in procs:
+            kill_group(p)
+        delete_prefixed(client, env["SUBCYCLE_KEY_PREFIX"], f"{ns}:")
+
+
+def publish_rate(client: redis.Redis, lines: int) -> tuple[float, str]:
+    unique = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "SUBCYCLE_REDIS_URL": URL,
+        "SUBCYCLE_KEY_PREFIX": f"benchp{unique}:",
+        "SUBCYCLE_QUEUE_NAMESPACE": f"benchpq{unique}",
+        "SUBCYCLE_LOG_LEVEL": "WARNING",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "events.jsonl"
+        with path.open("w") as f:
+            for i in range(lines):
+                event = purchase(i, "P") if i % 2 == 0 else cancellation(i - 1, "P")
+                f.write(json.dumps(event) + "\n")
+        try:
+            started = time.monotonic()
+            done = subprocess.run(
+                [str(ROOT / ".venv/bin/subcycle"), "publish", str(path)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seconds = time.monotonic() - started
+        finally:
+            delete_prefixed(
+                client, env["SUBCYCLE_KEY_PREFIX"], f"{env['SUBCYCLE_QUEUE_NAMESPACE']}:"
+            )
+    return lines / seconds, done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=20_000)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--prefetch", type=int, default=64)
+    parser.add_argument("--lines", type=int, default=100_000)
+    args = parser.parse_args()
+    client = redis.Redis.from_url(URL)
+    print(
+        f"workers: {args.processes} process(es) x {args.threads} threads, prefetch {args.prefetch}; {args.count} messages"
+    )
+    bare = bare_rate(client, args)
+    print(f"bare dramatiq, no-op actor:         {bare:8.0f} msg/s")
+    ours = subcycle_rate(client, args)
+    print(f"subcycle, CancellationRequested:    {ours:8.0f} events/s")
+    print(f"ratio subcycle / bare:              {ours / bare:8.1%}  (target >= 70%)")
+    rate, said = publish_rate(client, args.lines)
+    print(f"subcycle publish, {args.lines} lines:  {rate:8.0f} events/s  (target >= 25000; {said})")
+
+
+if __name__ == "__main__":
+    main()
