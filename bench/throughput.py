@@ -7,6 +7,8 @@ In one run on the real Redis (``$SUBCYCLE_REDIS_URL``, default 127.0.0.1:6379):
 1. bare Dramatiq: a no-op actor (``bench/bare_app.py``) under the ``dramatiq``
    CLI; ``--count`` messages pushed onto its queue at once; the rate is
    messages over the time until the queue is empty and every message acked;
+   then the same no-op actor on subcycle's broker (``bench/noop_app.py``:
+   the poison guard and every middleware), which isolates the plumbing;
 2. subcycle: ``CancellationRequested`` events (one per monthly subscription,
    purchased beforehand and not timed) published through the publisher to
    ``subcycle.worker_app`` workers with the very same CLI settings and
@@ -103,10 +105,10 @@ def purchase(i: int, tag: str) -> dict[str, object]:
     }
 
 
-def bare_rate(client: redis.Redis, args: argparse.Namespace) -> float:
-    namespace = f"benchbare{uuid.uuid4().hex[:8]}"
+def noop_rate(client: redis.Redis, args: argparse.Namespace, module: str) -> float:
+    namespace = f"benchnoop{uuid.uuid4().hex[:8]}"
     env = {"BENCH_REDIS_URL": URL, "BENCH_NAMESPACE": namespace}
-    procs = workers("bench.bare_app", env, args)
+    procs = workers(module, env, args)
     try:
         beating(client, namespace, args.processes)
         with client.pipeline(transaction=False) as pipe:
@@ -209,10 +211,16 @@ def main() -> None:
     args = parser.parse_args()
     client = redis.Redis.from_url(URL)
     print(
-        f"workers: {args.processes} process(es) x {args.threads} threads, prefetch {args.prefetch}; {args.count} messages"
+        f"workers: {args.processes} process(es) x {args.threads} threads, "
+        f"prefetch {args.prefetch}; {args.count} messages"
     )
-    bare = bare_rate(client, args)
+    bare = noop_rate(client, args, "bench.bare_app")
     print(f"bare dramatiq, no-op actor:         {bare:8.0f} msg/s")
+    plumbing = noop_rate(client, args, "bench.noop_app")
+    print(
+        f"subcycle broker, no-op actor:       {plumbing:8.0f} msg/s  "
+        f"({plumbing / bare:.0%} of bare)"
+    )
     ours = subcycle_rate(client, args)
     print(f"subcycle, CancellationRequested:    {ours:8.0f} events/s")
     print(f"ratio subcycle / bare:              {ours / bare:8.1%}  (target >= 70%)")

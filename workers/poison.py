@@ -10,6 +10,7 @@ durable refusal record (``store/refusals.py``) and Dramatiq's dead letters.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from collections.abc import Callable, Mapping
@@ -90,10 +91,15 @@ def _problem(
     if not isinstance(message.kwargs, dict):
         return "malformed_message", "kwargs: not an object"
     try:
-        inspect.signature(actor.fn).bind(*message.args, **message.kwargs)
+        _signature(actor.fn).bind(*message.args, **message.kwargs)
     except TypeError as e:
         return "bad_arguments", f"args: {e}"
     return None
+
+
+@functools.cache
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(fn)
 
 
 def _cause(e: BaseException) -> str:

@@ -1,0 +1,22 @@
+"""subcycle's broker (guarded consumer, every middleware) with a no-op actor,
+for bench/throughput.py: separates the cost of the worker plumbing from the
+cost of the handlers. Loaded by the ``dramatiq`` CLI."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dramatiq
+
+from store.connection import connect
+from workers.broker import BrokerSettings, build_broker
+
+broker = build_broker(
+    connect(os.environ["BENCH_REDIS_URL"]), BrokerSettings(namespace=os.environ["BENCH_NAMESPACE"])
+)
+
+
+@dramatiq.actor(queue_name="bench", actor_name="noop", max_retries=0)
+def noop(*args: Any) -> None:
+    """Does nothing."""
