@@ -23,7 +23,7 @@ from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff
 from dramatiq.errors import ConnectionClosed
-from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware import CurrentMessage, Retries
 
 from events import JST
 from store.refusals import RedisRefusals
@@ -130,7 +130,9 @@ def build_broker(
     broker.add_middleware(LogContext())
     broker.add_middleware(Tally())
     broker.add_middleware(Recovery(settings.maintenance_interval_ms))
-    broker.add_middleware(RetryThroughOutage())
+    # Dramatiq runs after_* hooks in reverse order: placed before Retries, this
+    # one runs after it, so it sees whether Retries managed to enqueue the retry.
+    broker.add_middleware(RetryThroughOutage(), before=Retries)
     metrics = MetricsMiddleware()
     broker.add_middleware(metrics)
     broker.poison.on_moved.append(metrics.poison_moved)
