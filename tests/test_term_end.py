@@ -170,3 +170,35 @@ def test_the_term_end_applies_the_day_after_expiry_even_if_no_tick_ran(app: App)
     sub = app.store.subscriptions.get("A1", at_start_of_next_day)
     assert sub is not None
     assert sub.license_type == "Expired"
+
+
+def test_a_term_end_for_another_term_is_refused_and_changes_nothing(app: App) -> None:
+    run(app, annual(term_years=2))
+    before = license_of(app, "A1").as_of
+    stray = event(
+        "AnnualTermEnded",
+        event_id="term-end:A1:2026-07-31",
+        occurred_at="2026-08-01T00:00:00+09:00",
+        subscription_id="A1",
+        expires_on="2026-07-31",
+    )
+    report = run(app, stray)
+    assert report.counts["dead_lettered"] == 1
+    assert [r.reason for r in app.store.refusals.list()] == ["not_this_term"]
+    sub = license_of(app, "A1")
+    assert sub.license_type == "Annual"
+    assert sub.as_of == before
+
+
+def test_a_term_end_dated_before_the_term_is_over_is_refused(app: App) -> None:
+    run(app, annual())
+    early = event(
+        "AnnualTermEnded",
+        event_id="term-end:A1:2026-07-31",
+        occurred_at="2026-07-31T23:59:59+09:00",
+        subscription_id="A1",
+        expires_on="2026-07-31",
+    )
+    run(app, early)
+    assert [r.reason for r in app.store.refusals.list()] == ["term_not_ended"]
+    assert not term_end_recorded(app, "A1")

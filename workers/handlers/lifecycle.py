@@ -12,7 +12,9 @@ from events import (
     SubscriptionPurchased,
     queue_of,
 )
+from store.calendar import jst_date
 from store.codec import digest
+from store.errors import Refusal, UnknownSubscription
 from store.records import Fact, Purchase
 from store.refusals import RefusedEvent
 from store.subscriptions import Applied
@@ -54,6 +56,18 @@ def request_cancellation(event: CancellationRequested, deps: Deps) -> Applied:
 
 
 def end_annual_term(event: AnnualTermEnded, deps: Deps) -> Applied:
+    # Only the end of this subscription's own term, dated after its last day:
+    # a stray one would move the subscription's clock (its watermark) ahead.
+    sub = deps.store.subscriptions.get(event.subscription_id)
+    if sub is None:
+        raise UnknownSubscription(event.subscription_id)
+    if sub.expires_on != event.expires_on:
+        raise Refusal(
+            "not_this_term",
+            f"{event.subscription_id}'s term ends on {sub.expires_on}, not {event.expires_on}",
+        )
+    if jst_date(event.occurred_at) <= event.expires_on:
+        raise Refusal("term_not_ended", f"{event.expires_on} is not over at {event.occurred_at}")
     return _apply(event, event.subscription_id, None, deps)
 
 

@@ -22,7 +22,7 @@ from store.codec import digest
 from store.errors import Refusal, UnknownSubscription
 from store.expiry import wants_reminders
 from workers.deps import Deps
-from workers.gateway.base import OutgoingMessage, PermanentFailure
+from workers.gateway.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from workers.messages.reminders import renewal_reminder
 
 log = structlog.get_logger(__name__)
@@ -85,6 +85,10 @@ def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
         delivered = deps.delivery.deliver(message, now)
     except PermanentFailure as e:
         raise Refusal("provider_refused", f"message {event.event_id}: {e.reason}") from e
+    except TemporaryFailure as e:
+        # Expected now and then: retried with the queue's back-off, without a traceback.
+        log.warning("gateway_temporary_failure", detail=str(e))
+        raise dramatiq.Retry(str(e)) from e
     deps.store.events.mark_done(event.event_id, digest(event.wire()))
     log.info(
         "reminder_sent",
