@@ -5,6 +5,9 @@ fsync always) crashed and restarted mid-run. CI-sized; the long version is
 from __future__ import annotations
 
 import itertools
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,10 +93,13 @@ def test_a_sigkilled_workers_messages_are_redelivered_within_the_bound(
         held = f"{app.broker.namespace}:__acks__.{victim_id}.lifecycle"
         wait_for(lambda: app.client.scard(held) > 0, 30, poll=0.002)
 
-        kill_group(victim)
+        os.killpg(victim.pid, signal.SIGSTOP)  # frozen: what it holds stays put
+        frozen_at = time.monotonic()
         assert app.client.scard(held) > 0, "the victim held no message when it was killed"
+        kill_group(victim)
 
-        redelivered_after = wait_for(lambda: not app.client.exists(held), BOUND_S + SLACK_S + 5)
+        wait_for(lambda: not app.client.exists(held), BOUND_S + SLACK_S + 5)
+        redelivered_after = time.monotonic() - frozen_at
         wait_for(lambda: len(recorded(app, "K", n)) == n, 120, poll=0.5)
     finally:
         stop(victim)
