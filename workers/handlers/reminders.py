@@ -21,6 +21,7 @@ from store.calendar import jst_date
 from store.codec import digest
 from store.errors import Refusal, UnknownSubscription
 from store.expiry import wants_reminders
+from store.records import Subscription
 from workers.deps import Deps
 from workers.gateway.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from workers.messages.reminders import renewal_reminder
@@ -58,7 +59,7 @@ def policy_of(deps: Deps) -> ReminderPolicy:
 def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
     """Deliver the reminder once; False when there is nothing (more) to send."""
     policy = policy_of(deps)
-    skip = _why_not(event, deps)
+    sub, skip = _checked(event, deps)
     now = deps.clock()
     if skip is None and jst_date(now) > event.expires_on:
         skip = "term_ended"  # the queue was days behind: the renewal URL no longer helps
@@ -71,8 +72,6 @@ def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
         delay_ms = int((opens - now).total_seconds() * 1000)
         log.info("reminder_waits_for_morning", until=opens.isoformat(), delay_ms=delay_ms)
         raise dramatiq.Retry(f"night time: waits until {opens.isoformat()}", delay=delay_ms)
-    sub = deps.store.subscriptions.get(event.subscription_id)
-    assert sub is not None  # checked by _why_not
     message = OutgoingMessage(
         message_id=event.event_id,
         to=sub.phone,
@@ -99,17 +98,17 @@ def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
     return delivered
 
 
-def _why_not(event: SubscriptionExpiringSoon, deps: Deps) -> str | None:
-    """Why this subscription must not be reminded now, or None when it must."""
+def _checked(event: SubscriptionExpiringSoon, deps: Deps) -> tuple[Subscription, str | None]:
+    """The subscription, and why it must not be reminded now (None when it must)."""
     subs = deps.store.subscriptions
     latest = subs.get(event.subscription_id)
     if latest is None:
         raise UnknownSubscription(event.subscription_id)
     if latest.expires_on != event.expires_on:
-        return "another_term"
+        return latest, "another_term"
     if not wants_reminders(latest):
-        return "renewal_decided"
+        return latest, "renewal_decided"
     at_tick = subs.get(event.subscription_id, event.occurred_at)
     if at_tick is None or at_tick.license_type != "Annual":
-        return "not_annual"
-    return None
+        return latest, "not_annual"
+    return latest, None
