@@ -7,6 +7,7 @@ from datetime import datetime
 import redis
 
 from store.keys import Keys
+from workers import metrics
 from workers.gateway.base import Gateway, OutgoingMessage
 
 
@@ -28,4 +29,5 @@ class Delivery:
         self.gateway.send(message, sent_at)
         # Recorded before the actor acks: a redelivery finds it and stops here.
         self._r.set(self._prefix + message.message_id, sent_at.isoformat())
+        metrics.message_sent(message.channel, message.kind)
         return True
