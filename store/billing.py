@@ -229,10 +229,17 @@ local month, span = tonumber(ARGV[4]), tonumber(ARGV[6])
 -- and not yet in that month's ledger; return how many were new.
 local function charge(p, idx, src_starts, src_ends)
     local ledger = prefix .. p .. ":" .. shard
-    local started_by = "(" .. string.format("%.0f", (idx + 1) * span)
-    redis.call("zrangestore", ta, src_starts, "-inf", started_by, "BYSCORE")
+    local bound = (idx + 1) * span
+    local newest = redis.call("zrange", src_starts, -1, -1, "WITHSCORES")
+    local from = src_starts
+    if newest[2] and tonumber(newest[2]) >= bound then
+        -- Some started after this month: copy out only those started by its end.
+        redis.call("zrangestore", ta, src_starts, "-inf", "(" .. string.format("%.0f", bound),
+                   "BYSCORE")
+        from = ta
+    end
     redis.call("zrangestore", te, src_ends, "-inf", "(" .. string.format("%.0f", idx), "BYSCORE")
-    local n = redis.call("zdiffstore", tn, 3, ta, te, ledger)
+    local n = redis.call("zdiffstore", tn, 3, from, te, ledger)
     if n > 0 then
         if redis.call("exists", ledger) == 1 then
             redis.call("zunionstore", ledger, 2, ledger, tn)
@@ -246,18 +253,20 @@ end
 
 -- Catch-up: only a subscription whose span changed since this shard's last
 -- close can owe a charge for another month that is already closed.
+-- With no other month closed (the first close), there is nothing to catch up.
 local caught = 0
-if redis.call("scard", dirty) > 0 then
+local started = redis.call("zrange", closes, 0, -1, "WITHSCORES")
+if #started > 2 and redis.call("scard", dirty) > 0 then
     redis.call("zinterstore", td, 2, starts, dirty, "WEIGHTS", 1, 0)
     redis.call("zinterstore", tde, 2, ends, dirty, "WEIGHTS", 1, 0)
-    local started = redis.call("zrange", closes, 0, -1, "WITHSCORES")
     for i = 1, #started, 2 do
         if started[i] ~= period then
             caught = caught + charge(started[i], tonumber(started[i + 1]), td, tde)
         end
     end
-    redis.call("del", td, tde, dirty)
+    redis.call("del", td, tde)
 end
+redis.call("unlink", dirty)
 
 local charged = charge(period, month, starts, ends)
 redis.call("sadd", done, shard)
