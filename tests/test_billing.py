@@ -130,3 +130,23 @@ def test_months_before_the_first_close_are_never_billed(app: App) -> None:
     assert app.store.ledger.count("2026-03") == 0
     assert app.store.ledger.count("2026-04") == 0
     assert charged(app, "2026-05") == {"S1": 550}
+
+
+def test_a_switch_recorded_after_its_month_closed_is_caught_up_once(app: App) -> None:
+    # Term 2025-06-10 .. 2026-06-09; consent was given in time but reached
+    # subcycle only after June had been closed.
+    run(app, purchase("A1", plan="annual", starts_on="2025-06-10"), month_end("2026-06"))
+    assert charged(app, "2026-06") == {}
+    run(app, consent("A1", "2026-06-01T09:00:00+09:00"))
+    run(app, month_end("2026-07"), month_end("2026-08"))
+    assert charged(app, "2026-06") == {"A1": 550}
+    assert charged(app, "2026-07") == {"A1": 550}
+    assert app.store.ledger.count("2026-06") == 1
+
+
+def test_a_month_closed_late_after_a_later_month_loses_no_catch_up(app: App) -> None:
+    run(app, purchase("S1"), month_end("2026-07"))
+    run(app, purchase("LATE", starts_on="2026-07-05", at="2026-08-02T10:00:00+09:00"))
+    run(app, month_end("2026-06"))  # an operator backfills June after July
+    assert charged(app, "2026-07") == {"S1": 550, "LATE": 550}
+    assert charged(app, "2026-06") == {"S1": 550}
