@@ -67,7 +67,12 @@ def bad_events(draw: st.DrawFn) -> tuple[dict[str, Any] | list[Any] | str, str]:
     )
     if how == "wrong_type":
         name = draw(st.sampled_from(fields))
-        event[name] = draw(st.sampled_from([{"x": 1}, [1], None, 1.5, True]))
+        # Objects and lists are wrong for every field; None, floats and
+        # booleans only where the field is neither optional nor a flag.
+        pool: list[object] = [{"x": 1}, [1]]
+        if name not in OPTIONAL:
+            pool += [None, 1.5, True]
+        event[name] = draw(st.sampled_from(pool))
         if name == "monthly_fee_jpy":
             event[name] = draw(st.sampled_from(["550", 550.5, None]))
         return event, name

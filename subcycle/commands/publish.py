@@ -26,7 +26,7 @@ def read_events(lines: list[str]) -> tuple[list[Event], list[str]]:
     """Parse every line; return the events and a message per bad line."""
     events: list[Event] = []
     problems: list[str] = []
-    first_seen: dict[str, tuple[int, str]] = {}
+    first_seen: dict[str, tuple[int, Event]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -35,9 +35,9 @@ def read_events(lines: list[str]) -> tuple[list[Event], list[str]]:
         except InvalidEvent as e:
             problems.extend(f"line {number}: {problem}" for problem in e.problems)
             continue
-        fingerprint = digest(event.wire())
-        earlier = first_seen.setdefault(event.event_id, (number, fingerprint))
-        if earlier[1] != fingerprint:
+        earlier = first_seen.setdefault(event.event_id, (number, event))
+        # Digests only for an id seen twice: most files repeat none.
+        if earlier[1] is not event and digest(earlier[1].wire()) != digest(event.wire()):
             problems.append(
                 f"line {number}: event_id: event_id_reused (line {earlier[0]} has "
                 f"{event.event_id!r} with another payload)"
