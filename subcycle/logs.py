@@ -51,8 +51,13 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
         if json_out
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # One processor list for the life of the process, changed in place:
+    # loggers cached under an earlier configure() keep a reference to the list
+    # they saw, and structlog's capture_logs edits the current list in place.
+    processors = structlog.get_config()["processors"]
+    processors[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
