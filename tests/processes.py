@@ -38,6 +38,15 @@ def start_worker(
     return subprocess.Popen(argv, env=full, stdout=out, stderr=out, start_new_session=True)
 
 
+def start_scheduler(env: dict[str, str], *, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``subcycle scheduler`` in its own process group."""
+    argv = [sys.executable, "-m", "subcycle.cli", "scheduler"]
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        argv, env={**os.environ, **env}, stdout=out, stderr=out, start_new_session=True
+    )
+
+
 def kill_group(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGKILL) -> None:
     try:
         os.killpg(proc.pid, sig)

@@ -17,7 +17,15 @@ from store.connection import connect
 from subcycle.bootstrap import App, build
 from subcycle.settings import Settings
 from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
-from tests.processes import OwnRedis, free_port, kill_group, start_worker, stop, wait_for
+from tests.processes import (
+    OwnRedis,
+    free_port,
+    kill_group,
+    start_scheduler,
+    start_worker,
+    stop,
+    wait_for,
+)
 from tests.support import purchase
 
 pytestmark = pytest.mark.slow
@@ -109,16 +117,19 @@ def test_a_sigkilled_workers_messages_are_redelivered_within_the_bound(
     assert len(recorded(app, "K", n)) == n
 
 
-def test_workers_reconnect_after_a_redis_crash_and_no_committed_state_is_lost(
+def test_workers_and_scheduler_reconnect_after_a_redis_crash_and_no_committed_state_is_lost(
     tmp_path: Path, unique: str
 ) -> None:
     own = OwnRedis(tmp_path, free_port())
     own.start()
-    env = env_for(own.url, unique)
+    env = env_for(own.url, unique) | {"SUBCYCLE_SCHEDULER_LEASE_TTL_MS": "1000"}
     app = app_for(env)
+    lease = f"{env['SUBCYCLE_KEY_PREFIX']}scheduler:lease"
     worker = start_worker(env, log=tmp_path / "worker.log")
+    scheduler = start_scheduler(env, log=tmp_path / "scheduler.log")
     try:
         wait_for(lambda: len(workers_beating(app)) == 1, 30)
+        wait_for(lambda: bool(app.client.exists(lease)), 30)
         n = 800
         app.publisher.publish(purchases(n, "A"))  # type: ignore[arg-type]
         wait_for(lambda: len(recorded(app, "A", n)) >= n // 4, 60, poll=0.02)
@@ -131,6 +142,11 @@ def test_workers_reconnect_after_a_redis_crash_and_no_committed_state_is_lost(
         wait_for(lambda: len(recorded(app, "B", n)) == n, 90, poll=0.5)
         wait_for(lambda: len(recorded(app, "A", n)) == n, 60, poll=0.5)
         assert set(committed) <= set(recorded(app, "A", n))
+        # The scheduler renews its lease on the new server: taken away, it is
+        # back within a renewal or two.
+        app.client.delete(lease)
+        wait_for(lambda: bool(app.client.exists(lease)), 15)
     finally:
         stop(worker)
+        stop(scheduler)
         own.crash()
