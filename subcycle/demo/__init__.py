@@ -13,11 +13,12 @@ from events import JST
 from store.connection import MEMORY_URL, connect
 from subcycle import logs
 from subcycle.bootstrap import build
-from subcycle.demo import billing, login, spine
+from subcycle.demo import annual, billing, login, spine
 from subcycle.demo.story import Story
 from subcycle.settings import Settings
 
 CHAPTERS: list[Callable[[Story], None]] = [spine.tell, login.tell]
+CHAPTERS.append(annual.tell)  # the annual contract's end: reminders, term end
 CHAPTERS.append(billing.tell)  # month-end billing and the ledger
 
 
