@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read {args.file}: {e.strerror}") from None
         except UnicodeDecodeError:
             raise CommandFailed(f"{args.file}: not UTF-8 text; nothing enqueued") from None
-    events, problems = read_events(text.splitlines())
+    # JSON lines end at \n only: str.splitlines would also split on form feeds
+    # and Unicode separators inside a line, and misnumber every line after.
+    events, problems = read_events([line.removesuffix("\r") for line in text.split("\n")])
     if problems:
         raise CommandFailed(_refusal(problems))
     app = open_app(args)
