@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from subcycle.bootstrap import App
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from subcycle.bootstrap import App, build
+from subcycle.settings import Settings
+from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
 from tests.poison_support import put_raw
+from tests.processes import free_port, start_worker, stop, wait_for
 from tests.support import cancellation, purchase, run
 from workers import metrics
 
@@ -47,3 +55,41 @@ def test_counters_others_call_are_exposed() -> None:
     )
     assert value("subcycle_charged_jpy_total") >= 550
     assert value("subcycle_verifications_total", outcome="ok") >= 1
+
+
+@pytest.mark.slow
+def test_a_worker_process_serves_dramatiqs_metrics_and_ours_on_one_port(
+    unique: str, tmp_path: Path
+) -> None:
+    client = real_redis_or_skip()
+    port = free_port()
+    env = {
+        "SUBCYCLE_REDIS_URL": REAL_REDIS_URL,
+        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
+        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
+        "SUBCYCLE_LOG_LEVEL": "WARNING",
+        "dramatiq_prom_port": str(port),
+        "dramatiq_prom_db": str(tmp_path / "prom"),
+    }
+    (tmp_path / "prom").mkdir()
+    app = build(
+        Settings(redis_url=REAL_REDIS_URL, key_prefix=f"t{unique}:", queue_namespace=f"tq{unique}"),
+        client=client,
+    )
+    worker = start_worker(env, log=tmp_path / "worker.log")
+    try:
+        app.publisher.publish([purchase("S1")])
+        wait_for(lambda: app.store.subscriptions.get("S1") is not None, 60)
+
+        def scraped() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                return str(answer.read().decode())
+
+        wait_for(
+            lambda: 'subcycle_events_processed_total{type="SubscriptionPurchased"}' in scraped(), 30
+        )
+        page = scraped()
+        assert "dramatiq_messages_total" in page
+    finally:
+        stop(worker)
+        delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
