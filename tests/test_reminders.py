@@ -11,9 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import dramatiq
-import pytest
-
 from events import SubscriptionExpiringSoon
 from subcycle.bootstrap import App
 from tests.conftest import Clock
@@ -165,35 +162,46 @@ def test_reminders_speak_the_locale_of_the_subscription(app: App, clock: Clock) 
     assert message["text"].isascii()
 
 
-def test_a_reminder_due_at_night_waits_for_the_morning(app: App, clock: Clock) -> None:
+def test_a_reminder_due_at_night_waits_for_the_morning_tick(app: App, clock: Clock) -> None:
     run(app, annual())
-    report = tick(app, clock, "2026-07-01", hour=22)
+    tick(app, clock, "2026-07-01", hour=22)
     assert sent(app) == []
-    assert report.waiting_later == 1
+    tick(app, clock, "2026-07-02", hour=10)
+    assert offsets_sent(app) == ["30"]
 
 
-def test_a_reminder_at_night_is_retried_when_the_daytime_window_opens(
+def test_a_reminder_dated_at_night_is_not_sent_and_its_id_is_released(
     app: App, clock: Clock
 ) -> None:
     run(app, annual())
     reminder = SubscriptionExpiringSoon(
         event_id=f"reminder:A1:{EXPIRES_ON}:30",
-        occurred_at=datetime.fromisoformat("2026-07-01T10:00:00+09:00"),
+        occurred_at=datetime.fromisoformat("2026-07-01T22:30:00+09:00"),
         subscription_id="A1",
         expires_on=date(2026, 7, 31),
         days_left=30,
     )
-    clock.now = datetime.fromisoformat("2026-07-01T22:30:00+09:00")
-    with pytest.raises(dramatiq.Retry) as waited:
-        send_reminder(reminder, app.deps)
-    assert waited.value.delay == 10.5 * 3600 * 1000
-
-    clock.now = datetime.fromisoformat("2026-07-02T09:00:00+09:00")
-    assert send_reminder(reminder, app.deps) is True
-    assert sent(app)[0]["sent_at"] == "2026-07-02T09:00:00+09:00"
+    # Judged at the event's time, whatever the wall clock says.
+    clock.now = datetime.fromisoformat("2026-07-02T12:00:00+09:00")
+    assert send_reminder(reminder, app.deps) is False
+    assert sent(app) == []
+    assert app.store.events.status(reminder.event_id) is None
 
 
-def test_a_reminder_that_reaches_a_worker_after_the_term_ended_is_not_sent(
+def test_a_reminder_dated_after_the_term_ended_is_not_sent(app: App, clock: Clock) -> None:
+    run(app, annual())
+    reminder = SubscriptionExpiringSoon(
+        event_id=f"reminder:A1:{EXPIRES_ON}:7",
+        occurred_at=datetime.fromisoformat("2026-08-01T10:00:00+09:00"),
+        subscription_id="A1",
+        expires_on=date(2026, 7, 31),
+        days_left=0,
+    )
+    assert send_reminder(reminder, app.deps) is False
+    assert sent(app) == []
+
+
+def test_a_reminder_processed_late_is_judged_at_its_tick_not_the_wall_clock(
     app: App, clock: Clock
 ) -> None:
     run(app, annual())
@@ -204,9 +212,9 @@ def test_a_reminder_that_reaches_a_worker_after_the_term_ended_is_not_sent(
         expires_on=date(2026, 7, 31),
         days_left=1,
     )
-    clock.now = datetime.fromisoformat("2026-08-01T10:00:00+09:00")
-    assert send_reminder(reminder, app.deps) is False
-    assert sent(app) == []
+    clock.now = datetime.fromisoformat("2026-11-26T03:00:00+09:00")
+    assert send_reminder(reminder, app.deps) is True
+    assert sent(app)[0]["sent_at"] == "2026-11-26T03:00:00+09:00"
 
 
 def test_offsets_are_configurable(make_app: Any, clock: Clock) -> None:

@@ -51,7 +51,12 @@ def on_expiry_tick(event: ExpiryTick, deps: Deps) -> TickReport:
     index = ExpiryIndex(deps.store.client, deps.store.keys)
     report = TickReport()
     _end_terms(today, index, deps, report)
-    _remind(event, today, index, deps, report)
+    if policy_of(deps).daytime(event.occurred_at):
+        _remind(event, today, index, deps, report)
+    else:
+        # Reminders go out in the daytime only: they stay pending in the index
+        # and the next daytime tick (the scheduler's runs at 10:00) sends them.
+        log.info("reminders_wait_for_daytime", at=event.occurred_at.isoformat())
     deps.store.events.mark_done(event.event_id, digest(event.wire()))
     log.info(
         "expiry_tick",

@@ -2,10 +2,11 @@
 
 The tick chose the reminder from the subscription as it stood; this handler
 checks again when the message would leave, because consent or a cancelled
-auto renewal may have arrived in between. Whether it is daytime is about
-when the SMS physically leaves, so it reads the injected clock; a reminder
-due at night is retried, delayed until the window opens (Dramatiq's
-``Retry(delay=…)``), instead of being re-published under a new id.
+auto renewal may have arrived in between. Every decision is judged at the
+tick's time (the event's ``occurred_at``), never the wall clock, so a backfill
+or a queue running behind decides as the tick would have. The tick fans out
+reminders only in the daytime; one published at night by someone else is
+not sent, and its id is released so a daytime tick can send it.
 """
 
 from __future__ import annotations
@@ -60,18 +61,17 @@ def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
     """Deliver the reminder once; False when there is nothing (more) to send."""
     policy = policy_of(deps)
     sub, skip = _checked(event, deps)
-    now = deps.clock()
-    if skip is None and jst_date(now) > event.expires_on:
-        skip = "term_ended"  # the queue was days behind: the renewal URL no longer helps
+    now = deps.clock()  # only to stamp sent_at; no decision reads it
+    if skip is None and jst_date(event.occurred_at) > event.expires_on:
+        skip = "term_ended"  # the renewal URL no longer helps
     if skip is not None:
         log.info("reminder_skipped", subscription_id=event.subscription_id, reason=skip)
         deps.store.events.mark_done(event.event_id, digest(event.wire()))
         return False
-    if not policy.daytime(now):
-        opens = policy.next_morning(now)
-        delay_ms = int((opens - now).total_seconds() * 1000)
-        log.info("reminder_waits_for_morning", until=opens.isoformat(), delay_ms=delay_ms)
-        raise dramatiq.Retry(f"night time: waits until {opens.isoformat()}", delay=delay_ms)
+    if not policy.daytime(event.occurred_at):
+        log.info("reminder_not_sent_at_night", at=event.occurred_at.isoformat())
+        deps.store.events.forget(event.event_id, digest(event.wire()))
+        return False
     message = OutgoingMessage(
         message_id=event.event_id,
         to=sub.phone,
