@@ -19,6 +19,7 @@ from datetime import datetime
 
 import dramatiq
 import redis
+import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff
@@ -31,6 +32,8 @@ from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
 from workers.poison import Poison, PoisonSink, verdict
 from workers.recovery import Recovery, RetryThroughOutage
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,15 +100,24 @@ class _GuardedConsumer(_RedisConsumer):
     def _move_aside(self, data: bytes | None, poison: Poison) -> None:
         broker = self.broker
         acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{self.queue_name}"
-        broker.poison.move_aside(
-            broker.client,
-            lambda rid: broker.do_nack(self.queue_name, rid),
-            acks,
-            f"{broker.namespace}:{self.queue_name}.msgs",
-            data,
-            poison,
-            self.queue_name,
-        )
+        while True:
+            try:
+                broker.poison.move_aside(
+                    broker.client,
+                    lambda rid: broker.do_nack(self.queue_name, rid),
+                    acks,
+                    f"{broker.namespace}:{self.queue_name}.msgs",
+                    data,
+                    poison,
+                    self.queue_name,
+                )
+                return
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                # Raising would restart this consumer and drop the messages it
+                # has fetched but not handed out, stranding them in the ack
+                # set of a live worker: wait for Redis instead.
+                log.warning("poison_waits_for_redis", error=str(e))
+                time.sleep(1.0)
 
 
 def build_broker(
