@@ -52,6 +52,9 @@ def shard_actor(deps: Deps) -> Callable[[str, int, str], None]:
         if not (isinstance(shard, int) and 0 <= shard < SHARDS):
             raise Rejected("invalid_task", f"shard: not in 0..{SHARDS - 1}: {shard!r}")
         result = deps.store.billing.close_shard(period, shard, str(run))
+        # A fresh logger per shard, so a reconfigured structlog is honoured
+        # (the module's proxy caches its configuration on first use).
+        log = structlog.get_logger(__name__)
         log.info(
             "billing_shard_closed",
             period=period,
