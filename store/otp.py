@@ -60,6 +60,7 @@ class Decision:
     code_id: str | None
     created_at: datetime | None
     duplicate: bool
+    locale: str | None = None  # of the number's contract; None: no contract
 
     @property
     def delivers(self) -> bool:
@@ -157,6 +158,7 @@ class RedisOtp:
                 keys.otp_sends(phone),
                 keys.otp_sends_overall,
                 keys.otp_history(phone),
+                keys.phone_locale,
             ],
             args=[
                 to_ms(now),
@@ -177,14 +179,16 @@ class RedisOtp:
                 _ms(STATE_TTL),
                 HISTORY_MAX,
                 _ms(HISTORY_TTL),
+                phone,
             ],
         )
-        outcome, code_id, created, duplicate = (_s(part) for part in answer)
+        outcome, code_id, created, duplicate, locale = (_s(part) for part in answer)
         return Decision(
             outcome=outcome,
             code_id=code_id or None,
             created_at=from_ms(int(created)) if created else None,
             duplicate=duplicate == "1",
+            locale=locale or None,
         )
 
     def state(self, phone: str) -> CodeState:

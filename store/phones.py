@@ -1,17 +1,15 @@
 """Which numbers have a contract, and in which locale: ``phone → locale``.
 
-The OTP actor needs it to deliver a code (and to withhold one from a number
-with no contract) without scanning subscriptions. It is written from
-``store.indexes.on_change``, in the same MULTI/EXEC as the purchase, so a
-number is known exactly when its subscription is. A number keeps its entry
+The OTP actor reads it (inside its request script) to deliver a code, and to
+withhold one from a number with no contract, without scanning subscriptions.
+It is written from ``store.indexes.on_change``, in the same MULTI/EXEC as the
+purchase, so a number is known exactly when its subscription is. A number keeps its entry
 after its subscription ends: a former customer may still log in to see it.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import redis
 
 from store.keys import Keys
 from store.records import Subscription
@@ -22,11 +20,3 @@ def index_phone(pipe: Any, keys: Keys, before: Subscription | None, after: Subsc
     # With several contracts on one number the latest purchase's locale wins.
     if before is None:
         pipe.hset(keys.phone_locale, after.phone, after.locale)
-
-
-def locale_of(client: redis.Redis, keys: Keys, phone: str) -> str | None:
-    """The locale of the number's contract, or None when it has none."""
-    raw = client.hget(keys.phone_locale, phone)
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -4,24 +4,27 @@
 -- Codes are never here: only the random id a code is derived from.
 --
 -- KEYS[1] state hash  KEYS[2] event record  KEYS[3] number sends (zset)
--- KEYS[4] overall sends (zset)  KEYS[5] history list
+-- KEYS[4] overall sends (zset)  KEYS[5] history list  KEYS[6] phone -> locale index
 -- ARGV: now_ms, occurred_ms, event_id, digest, kind (request|register),
 --       fresh code id, channel, number_limit, number_window_ms, overall_limit,
 --       overall_window_ms, validity_ms, max_wrong, max_sends, hold_ms,
---       state_ttl_ms, history_max, history_ttl_ms
--- Returns {outcome, code_id, created_ms, duplicate}.
+--       state_ttl_ms, history_max, history_ttl_ms, phone
+-- Returns {outcome, code_id, created_ms, duplicate, locale of the number's
+-- contract or "" when it has none}.
 local now = tonumber(ARGV[1])
 local occurred = tonumber(ARGV[2])
 local event_id, digest, kind = ARGV[3], ARGV[4], ARGV[5]
+-- Read here, in the same round trip, for the delivery that may follow.
+local locale = redis.call("hget", KEYS[6], ARGV[19]) or ""
 local validity, max_wrong, max_sends = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
 
 -- A redelivered event finds its decision and repeats it, nothing more.
 local seen = redis.call("hmget", KEYS[2], "digest", "otp_outcome", "otp_code_id", "otp_created_ms")
 if seen[1] and seen[1] ~= digest then
-    return {"event_id_reused", "", "", 0}
+    return {"event_id_reused", "", "", 0, locale}
 end
 if seen[2] then
-    return {seen[2], seen[3] or "", seen[4] or "", 1}
+    return {seen[2], seen[3] or "", seen[4] or "", 1, locale}
 end
 
 local s = redis.call("hmget", KEYS[1], "code_id", "created_ms", "sends", "wrong", "used", "reg_until")
@@ -82,4 +85,4 @@ redis.call("hset", KEYS[2], "digest", digest, "status", "done", "otp_outcome", o
 redis.call("rpush", KEYS[5], outcome .. "|" .. ARGV[1] .. "|" .. event_id .. "|" .. ARGV[7])
 redis.call("ltrim", KEYS[5], -tonumber(ARGV[17]), -1)
 redis.call("pexpire", KEYS[5], ARGV[18])
-return {outcome, out_id, out_created, 0}
+return {outcome, out_id, out_created, 0, locale}

@@ -16,7 +16,6 @@ from events import MobileNumberRegistrationSubmitted, OtpRequested
 from store.codec import digest
 from store.errors import EventIdReused, Refusal
 from store.otp import Decision, RequestKind
-from store.phones import locale_of
 from workers.deps import Deps
 from workers.gateway.base import OutgoingMessage, PermanentFailure
 from workers.messages.otp import Channel, message_text
@@ -88,7 +87,7 @@ def _deliver(
         # A retry after the code died: it could only confuse the customer.
         log.info("verification_code_not_delivered", reason="code_expired")
         return
-    locale = locale_of(deps.store.client, deps.store.keys, event.phone)
+    locale = decision.locale
     if locale is None:
         # No contract: same state machine, nothing ever sent (no enumeration).
         log.info("verification_code_not_delivered", reason="no_contract")
