@@ -85,6 +85,17 @@ def test_the_license_page_shows_the_last_billed_period(
     assert json.loads(capsys.readouterr().out)["last_billed_period"] == "2026-06"
 
 
+def test_tick_month_end_in_a_script_returns_once_the_close_is_enqueued(
+    real_app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(real_app, purchase("S1"))
+    assert main(["tick", "month-end", "--now", "2026-07-01T00:00:00+09:00"]) == 0
+    assert "closing 2026-06" in capsys.readouterr().out
+    run(real_app)
+    assert main(["charges", "--period", "2026-06", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
+
+
 def test_tick_month_end_no_wait_enqueues_the_close_and_a_second_tick_finds_nothing_to_close(
     real_app: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,7 +112,7 @@ def test_tick_month_end_waits_until_the_close_has_finished(
 ) -> None:
     run(real_app, purchase("S1"))
     codes: list[int] = []
-    argv = ["tick", "month-end", "--now", "2026-07-01T00:00:00+09:00", "--timeout", "30"]
+    argv = ["tick", "month-end", "--now", "2026-07-01T00:00:00+09:00", "--wait", "--timeout", "30"]
     operator = threading.Thread(target=lambda: codes.append(main(argv)))
     operator.start()
     while real_app.store.billing.status("2026-06") is None and operator.is_alive():

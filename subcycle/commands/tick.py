@@ -1,8 +1,11 @@
 """``subcycle tick expiry|month-end [--now T]``: a tick by hand (operators,
 backfill, tests), exactly what the scheduler's job would enqueue at ``now``.
 
-``tick month-end`` then waits for the closes to finish, with a progress bar of
-shards done / total in a terminal (``--no-wait`` returns at once).
+In a terminal, ``tick month-end`` then waits for the closes to finish with a
+progress bar of shards done / total (``--no-wait`` returns at once). A script
+(stdout not a terminal) gets its answer as soon as the closes are enqueued,
+so ``tick month-end && subcycle drain`` never waits on workers that are not
+running; ``--wait`` makes a script wait too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ def register(sub: Any) -> None:
         q.add_argument("--now", help="the tick's time, ISO-8601 with offset (default: now)")
         add_redis_option(q)
     month_end.add_argument("--no-wait", action="store_true", help="do not wait for the closes")
+    month_end.add_argument(
+        "--wait", action="store_true", help="wait for the closes even when not in a terminal"
+    )
     month_end.add_argument("--timeout", type=float, default=600.0, help="seconds to wait")
     expiry.set_defaults(run=run_expiry)
     month_end.set_defaults(run=run_month_end)
@@ -75,7 +81,7 @@ def run_month_end(args: argparse.Namespace) -> int:
         sys.stdout.write(f"nothing to close: every month up to {last} is closed\n")
         return 0
     sys.stdout.write(f"closing {', '.join(periods)}\n")
-    if args.no_wait:
+    if args.no_wait or not (args.wait or sys.stdout.isatty()):
         return 0
     wait_for_closes(app.store.billing, periods, args.timeout, show_bar=sys.stdout.isatty())
     for p in periods:
