@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from subcycle.bootstrap import App, build
 from subcycle.settings import Settings
-from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
+from tests.conftest import REAL_REDIS_URL, Clock, delete_prefixed, real_redis_or_skip
+from tests.otp_support import PHONE, otp, with_secret
 from tests.poison_support import put_raw
 from tests.processes import free_port, start_worker, stop, wait_for
 from tests.support import cancellation, purchase, run
+from tests.test_billing import month_end
 from workers import metrics
 
 
@@ -93,3 +96,17 @@ def test_a_worker_process_serves_dramatiqs_metrics_and_ours_on_one_port(
     finally:
         stop(worker)
         delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
+
+
+def test_a_month_end_close_counts_its_charges(app: App) -> None:
+    before = value("subcycle_charges_recorded_total")
+    run(app, purchase("S1"), purchase("S2"))
+    run(app, month_end("2026-06"))
+    assert value("subcycle_charges_recorded_total") - before == 2
+
+
+def test_every_verification_counts_its_outcome(make_app: Callable[..., App], clock: Clock) -> None:
+    app = with_secret(make_app)
+    before = value("subcycle_verifications_total", outcome="no_active_code")
+    otp(app).verify(PHONE, "123456", clock.now)
+    assert value("subcycle_verifications_total", outcome="no_active_code") == before + 1

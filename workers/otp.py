@@ -19,6 +19,7 @@ from typing import Any
 from events import normalise_phone
 from store.otp import OtpRules, RedisOtp, Status, Verdict
 from store.redis import RedisStore
+from workers import metrics
 from workers.errors import WorkerError
 
 MIN_SECRET_BYTES = 16
@@ -101,7 +102,9 @@ class Otp:
         def matches(code_id: str) -> bool:
             return hmac.compare_digest(derive_code(secret, number, code_id), candidate)
 
-        return self.codes.verify(number, now, matches, self.policy.rules)
+        verdict = self.codes.verify(number, now, matches, self.policy.rules)
+        metrics.verification_outcome(verdict)
+        return verdict
 
     def status(self, phone: str, now: datetime) -> Status:
         return self.codes.status(parse_phone(phone), now, self.policy.rules)

@@ -15,6 +15,7 @@ from store.billing import SHARDS
 from store.calendar import next_period, period_start
 from store.codec import digest
 from store.errors import Refusal
+from workers import metrics
 from workers.deps import Deps
 from workers.errors import Rejected
 
@@ -52,6 +53,7 @@ def shard_actor(deps: Deps) -> Callable[[str, int, str], None]:
         if not (isinstance(shard, int) and 0 <= shard < SHARDS):
             raise Rejected("invalid_task", f"shard: not in 0..{SHARDS - 1}: {shard!r}")
         result = deps.store.billing.close_shard(period, shard, str(run))
+        metrics.charge_recorded(count=result.charged + result.caught_up)
         # A fresh logger per shard, so a reconfigured structlog is honoured
         # (the module's proxy caches its configuration on first use).
         log = structlog.get_logger(__name__)
