@@ -118,11 +118,13 @@ def wait_for(app: App, queue: str, timeout_s: float = 120.0) -> None:
     raise SystemExit(f"queue {queue} did not drain in {timeout_s}s")
 
 
-def background(settings: Settings, rate: int, stop: Any, published: Any) -> None:
+def background(settings: Settings, rate: int, nice: int, stop: Any, published: Any) -> None:
     """Publish ``rate`` purchases a second in 20 batches a second.
 
-    Its own process, so its work never holds the measuring process's GIL.
+    Its own process, so its work never holds the measuring process's GIL,
+    niced like the bulk workers: upstream publishers run on other machines.
     """
+    os.nice(nice)
     app = build(settings)
     per_batch = max(1, rate // 20)
     n = 0
@@ -174,6 +176,7 @@ def report(phase: Phase) -> None:
         f"{phase.name:<11} n={len(lat):5d}  p50 {q[49]:6.1f} ms  p95 {q[94]:6.1f} ms  "
         f"p99 {q[98]:6.1f} ms  max {lat[-1]:6.1f} ms"
     )
+    line += f"  load avg {os.getloadavg()[0]:.1f}"
     if phase.background_seconds:
         rate = phase.background_published / phase.background_seconds
         line += f"  (background {rate:,.0f} msg/s published)"
@@ -232,7 +235,8 @@ def main() -> None:
         count = multiprocessing.Value("l", 0)
         loaded = Phase("under load", [])
         flow = multiprocessing.Process(
-            target=background, args=(settings, args.background_rate, stop, count)
+            target=background,
+            args=(settings, args.background_rate, args.background_nice, stop, count),
         )
         flow.start()
         time.sleep(1)
