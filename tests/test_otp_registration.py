@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from events import InvalidEvent
 from store.errors import Refusal
 from subcycle.bootstrap import App
 from tests.conftest import Clock
@@ -157,3 +158,14 @@ def test_status_is_none_once_the_code_expired(app: App, clock: Clock) -> None:
     clock.now += 10 * MINUTE
 
     assert otp(app).status(PHONE, clock.now) == "none"
+
+
+def test_a_confirmation_that_is_not_a_mobile_number_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidEvent, match="phone_confirmation"):
+        event(
+            "MobileNumberRegistrationSubmitted",
+            phone=PHONE,
+            phone_confirmation="050-1234-5678",
+            channel="sms",
+            occurred_at="2026-07-01T12:00:00+09:00",
+        )
