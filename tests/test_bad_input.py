@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events import QUEUE_OF
+from subcycle import logs
 from subcycle.bootstrap import App
 from subcycle.cli import main
 from tests.poison_support import put_message, put_raw, state_of, unacked
@@ -111,6 +112,7 @@ FAST = settings(
 @pytest.fixture
 def cli(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     monkeypatch.setattr("subcycle.commands.common.build", lambda settings: app)
+    logs.configure("console", "WARNING")  # to stderr, as the commands do: stdout is data
     return app
 
 

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from subcycle import logs
 from subcycle.bootstrap import App
 from subcycle.cli import main
 from tests.poison_support import put_raw
@@ -21,6 +22,7 @@ URL = ["--redis-url", "redis://the-test-app"]
 def cli(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     """Every command opens the test's app instead of building its own."""
     monkeypatch.setattr("subcycle.commands.common.build", lambda settings: app)
+    logs.configure("console", "WARNING")  # to stderr, as the commands do: stdout is data
     return app
 
 
@@ -162,3 +164,22 @@ def test_the_metrics_scrape_reports_queue_depth_per_state(
     out = capsys.readouterr().out
     assert 'subcycle_queue_messages{queue="lifecycle",state="ready"} 1.0' in out
     assert "subcycle_workers_live" in out
+
+
+def test_a_refusal_outlives_dramatiqs_dead_letter_and_can_still_be_retried(
+    cli: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(cli, cancellation("S8", "2026-06-15T20:30:00+09:00"))
+    xq = f"{cli.broker.namespace}:cancellations.XQ"
+    cli.client.delete(xq, f"{xq}.msgs")  # what Dramatiq's 7-day retention does
+    [letter] = out_json(capsys, "dead-letters", "list")  # type: ignore[misc]
+    assert letter["in_dead_letter_queue"] is False
+    assert letter["reason"] == "unknown_subscription"
+
+    run(cli, purchase("S8"))
+    assert main(["dead-letters", "retry", letter["id"], *URL]) == 0
+    capsys.readouterr()
+    run(cli)
+    sub = cli.store.subscriptions.get("S8")
+    assert sub is not None
+    assert sub.license_type == "Cancelled"
