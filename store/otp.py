@@ -13,43 +13,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, Literal
 
 import redis
 
 from store.keys import Keys
+from store.otp_rules import CodeState, OtpRules, Verdict, from_ms, judge, ms, to_ms
 
 RequestKind = Literal["request", "register"]
-Verdict = Literal["ok", "invalid_code", "expired", "too_many_attempts", "no_active_code"]
 Status = Literal["code_sent", "registration_required", "rate_limited", "none"]
 
 DELIVERING = frozenset({"sent", "resent", "registered"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 _SCRIPT = resources.files("store").joinpath("scripts/otp_request.lua").read_text()
 # Garbage collection only (real time): every rule is judged on the stored
 # times. Long enough that the 24 h states and the lockout count outlive them.
 STATE_TTL = timedelta(days=7)
 HISTORY_TTL = timedelta(days=30)
 HISTORY_MAX = 100
-
-
-@dataclass(frozen=True)
-class OtpRules:
-    """The SPEC's fixed numbers, and the send limits operators configure."""
-
-    validity: timedelta = timedelta(minutes=10)
-    max_wrong: int = 5
-    max_sends: int = 3  # the first send and two resends
-    registration_hold: timedelta = timedelta(hours=24)
-    lockout_after: int = 100
-    lockout: timedelta = timedelta(hours=24)
-    number_limit: int = 10
-    number_window: timedelta = timedelta(hours=1)
-    overall_limit: int = 600
-    overall_window: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -68,66 +50,11 @@ class Decision:
 
 
 @dataclass(frozen=True)
-class CodeState:
-    code_id: str | None = None
-    created_ms: int = 0
-    sends: int = 0
-    wrong: int = 0
-    used: bool = False
-    reg_until_ms: int = 0
-    consecutive_wrong: int = 0
-    locked_until_ms: int = 0
-
-    def live(self, now_ms: int, rules: OtpRules) -> bool:
-        return (
-            self.code_id is not None
-            and not self.used
-            and now_ms < self.created_ms + _ms(rules.validity)
-            and self.wrong < rules.max_wrong
-        )
-
-
-@dataclass(frozen=True)
 class HistoryLine:
     outcome: str
     at: datetime
     event_id: str | None
     channel: str | None
-
-
-def to_ms(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MS
-
-
-def from_ms(ms: int) -> datetime:
-    return _EPOCH + ms * _MS
-
-
-def _ms(span: timedelta) -> int:
-    return span // _MS
-
-
-def judge(
-    state: CodeState, now_ms: int, matches: Callable[[str], bool], rules: OtpRules
-) -> tuple[Verdict, dict[str, int]]:
-    """A verification, in SPEC section 7's order of checks; and what it changes.
-
-    "At most 5 wrong attempts; then it is dead": the 5th wrong code is still
-    ``invalid_code``, the attempt after it is ``too_many_attempts`` even with
-    the right code. The 100-consecutive lockout answers ``too_many_attempts``.
-    """
-    if state.code_id is None or state.used:
-        return "no_active_code", {}
-    if state.wrong >= rules.max_wrong or now_ms < state.locked_until_ms:
-        return "too_many_attempts", {}
-    if now_ms >= state.created_ms + _ms(rules.validity):
-        return "expired", {}
-    if matches(state.code_id):
-        return "ok", {"used": 1, "consecutive_wrong": 0}
-    changes = {"wrong": state.wrong + 1, "consecutive_wrong": state.consecutive_wrong + 1}
-    if changes["consecutive_wrong"] >= rules.lockout_after:
-        changes.update(consecutive_wrong=0, locked_until_ms=now_ms + _ms(rules.lockout))
-    return "invalid_code", changes
 
 
 class RedisOtp:
@@ -169,16 +96,16 @@ class RedisOtp:
                 fresh_code_id,
                 channel,
                 rules.number_limit,
-                _ms(rules.number_window),
+                ms(rules.number_window),
                 rules.overall_limit,
-                _ms(rules.overall_window),
-                _ms(rules.validity),
+                ms(rules.overall_window),
+                ms(rules.validity),
                 rules.max_wrong,
                 rules.max_sends,
-                _ms(rules.registration_hold),
-                _ms(STATE_TTL),
+                ms(rules.registration_hold),
+                ms(STATE_TTL),
                 HISTORY_MAX,
-                _ms(HISTORY_TTL),
+                ms(HISTORY_TTL),
                 phone,
             ],
         )
@@ -210,7 +137,7 @@ class RedisOtp:
                         return verdict
                     pipe.multi()
                     pipe.hset(key, mapping=changes)  # type: ignore[arg-type]
-                    pipe.pexpire(key, _ms(STATE_TTL))
+                    pipe.pexpire(key, ms(STATE_TTL))
                     if verdict == "ok":
                         self._remember(pipe, phone, "verified", now_ms)
                     if "locked_until_ms" in changes:
@@ -226,8 +153,8 @@ class RedisOtp:
         keys = self._keys
         with self._r.pipeline(transaction=True) as pipe:
             pipe.hgetall(keys.otp(phone))
-            pipe.zcount(keys.otp_sends(phone), f"({now_ms - _ms(rules.number_window)}", "+inf")
-            pipe.zcount(keys.otp_sends_overall, f"({now_ms - _ms(rules.overall_window)}", "+inf")
+            pipe.zcount(keys.otp_sends(phone), f"({now_ms - ms(rules.number_window)}", "+inf")
+            pipe.zcount(keys.otp_sends_overall, f"({now_ms - ms(rules.overall_window)}", "+inf")
             raw, number_sends, overall_sends = pipe.execute()
         state = _state(raw)
         if now_ms < state.locked_until_ms:
@@ -252,7 +179,7 @@ class RedisOtp:
         key = self._keys.otp_history(phone)
         pipe.rpush(key, f"{outcome}|{now_ms}||")
         pipe.ltrim(key, -HISTORY_MAX, -1)
-        pipe.pexpire(key, _ms(HISTORY_TTL))
+        pipe.pexpire(key, ms(HISTORY_TTL))
 
 
 def _state(raw: Any) -> CodeState:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 
-from store.otp import OtpRules
+from store.otp_rules import OtpRules
 from store.redis import RedisStore
 from subcycle.settings import Settings
 from workers.otp import Otp, OtpPolicy

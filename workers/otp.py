@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from events import normalise_phone
-from store.otp import OtpRules, RedisOtp, Status, Verdict
+from store.otp import RedisOtp, Status
+from store.otp_rules import OtpRules, Verdict
 from store.redis import RedisStore
 from workers import metrics
 from workers.errors import WorkerError
