@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -172,3 +174,19 @@ def test_a_success_resets_the_count_of_consecutive_wrong_codes(app: App, clock: 
     ask(app, clock)
 
     assert otp(app).verify(PHONE, last_code(app), clock.now) == "ok"
+
+
+def test_concurrent_guesses_each_count_and_the_right_code_succeeds_once(
+    app: App, clock: Clock
+) -> None:
+    ask(app, clock)
+    code = last_code(app)
+    guesses = [wrong(code)] * 8 + [code] * 4
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        verdicts = Counter(pool.map(lambda c: otp(app).verify(PHONE, c, clock.now), guesses))
+
+    assert verdicts["ok"] <= 1
+    assert verdicts["invalid_code"] <= 5
+    assert otp(app).codes.state(PHONE).wrong == verdicts["invalid_code"]
+    assert sum(verdicts.values()) == 12
