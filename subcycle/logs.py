@@ -55,7 +55,13 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
     # loggers cached under an earlier configure() keep a reference to the list
     # they saw, and structlog's capture_logs edits the current list in place.
     processors = structlog.get_config()["processors"]
-    processors[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
+    # filter_by_level first: a line below the level costs nothing more (the
+    # masking regexes run on every value of every line that is kept).
+    processors[:] = [
+        structlog.stdlib.filter_by_level,
+        *shared,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ]
     structlog.configure(
         processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
