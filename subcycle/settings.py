@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     gateway_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     otp_secret: SecretStr | None = None
+    # Development fallback when SUBCYCLE_OTP_SECRET is unset: a random secret
+    # made once in this file (mode 0600) and shared by the processes of one
+    # machine. Set it to "" to forbid the fallback (compose.yaml does).
+    otp_secret_file: str | None = "~/.local/state/subcycle/otp-secret"  # noqa: S105 (a path)
     # Verification codes (docs/otp.md): the SMS brand name, send limits against
     # SMS pumping, and how often idle OTP-only workers poll.
     otp_product_name: str = Field(default="Mobile Security", min_length=1, max_length=20)

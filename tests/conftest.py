@@ -82,6 +82,7 @@ def settings(unique: str) -> Settings:
         queue_namespace=f"tq{unique}",
         unknown_subscription_retries=2,
         unknown_subscription_backoff_ms=20,
+        otp_secret_file=None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -89,6 +90,7 @@ def test_verify_without_a_server_secret_fails_clearly(
     cli_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("SUBCYCLE_OTP_SECRET")
+    monkeypatch.setenv("SUBCYCLE_OTP_SECRET_FILE", "")
 
     assert main(["otp", "verify", "--phone", PHONE, "--code", "123456"]) == 1
     assert "SUBCYCLE_OTP_SECRET" in capsys.readouterr().err
@@ -113,6 +115,20 @@ def test_the_worker_refuses_the_otp_queue_without_a_server_secret(
     cli_app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("SUBCYCLE_OTP_SECRET")
+    monkeypatch.setenv("SUBCYCLE_OTP_SECRET_FILE", "")
 
     assert main(["worker", "--queues", "otp"]) == 1
     assert "SUBCYCLE_OTP_SECRET" in capsys.readouterr().err
+
+
+def test_without_the_variable_a_development_secret_is_made_once_and_shared(
+    cli_app: App, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from subcycle.otp_config import otp_policy
+
+    monkeypatch.delenv("SUBCYCLE_OTP_SECRET")
+    monkeypatch.setenv("SUBCYCLE_OTP_SECRET_FILE", str(tmp_path / "otp-secret"))
+    first, second = otp_policy(Settings()), otp_policy(Settings())
+    assert first.secret_ok
+    assert first.secret == second.secret
+    assert (tmp_path / "otp-secret").stat().st_mode & 0o777 == 0o600
