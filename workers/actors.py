@@ -98,9 +98,9 @@ def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, dep
             delay = deps.retry.unknown_subscription_backoff_ms * 2**retries
             log.info("waiting_for_purchase", retries=retries, delay_ms=delay)
             raise dramatiq.Retry(str(e), delay=delay) from e
-        _reject(deps, event.wire(), queue, e.reason, str(e), event)
+        _reject(deps, event.wire(), queue, e.reason, e.detail, event)
     except Refusal as e:
-        _reject(deps, event.wire(), queue, e.reason, str(e), event)
+        _reject(deps, event.wire(), queue, e.reason, e.detail, event)
 
 
 def _retries() -> int:
