@@ -183,3 +183,15 @@ def test_a_refusal_outlives_dramatiqs_dead_letter_and_can_still_be_retried(
     sub = cli.store.subscriptions.get("S8")
     assert sub is not None
     assert sub.license_type == "Cancelled"
+
+
+def test_a_retried_event_is_dead_lettered_once_not_once_per_copy(
+    cli: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RetryThroughOutage must see the retry Dramatiq enqueued, or every
+    failure would also enqueue a copy of its own."""
+    report = run(cli, cancellation("S404", "2026-06-01T09:00:00+09:00"))
+    assert report.counts["retried"] == cli.settings.unknown_subscription_retries
+    assert cli.client.zcard(f"{cli.broker.namespace}:cancellations.XQ") == 1
+    [letter] = out_json(capsys, "dead-letters", "list")  # type: ignore[misc]
+    assert letter["recorded"] is True
