@@ -70,6 +70,22 @@ def client(backend: str, unique: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, unique: str) -> Iterator[redis.Redis]:
+    """The environment a CLI command sees: the real Redis under this test's own
+    prefix and namespace (the embedded Redis serves only the demo)."""
+    client = real_redis_or_skip()
+    for key, value in {
+        "SUBCYCLE_REDIS_URL": REAL_REDIS_URL,
+        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
+        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
+        "SUBCYCLE_LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(key, value)
+    yield client
+    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2026, 7, 1, 12, 0, tzinfo=JST))
 

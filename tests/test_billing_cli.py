@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 
 import pytest
+import redis
 
 from subcycle.bootstrap import App, build
 from subcycle.cli import main
 from subcycle.settings import Settings
-from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
 from tests.support import cancellation, purchase, run
 from tests.test_billing import month_end
 
 
 @pytest.fixture
-def real_app(monkeypatch: pytest.MonkeyPatch, unique: str) -> Iterator[App]:
-    client = real_redis_or_skip()
-    env = {
-        "SUBCYCLE_REDIS_URL": REAL_REDIS_URL,
-        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
-        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
-        "SUBCYCLE_LOG_LEVEL": "WARNING",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    yield build(Settings(), client=client)
-    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
+def real_app(cli_env: redis.Redis) -> App:
+    return build(Settings(), client=cli_env)
 
 
 def test_the_ledger_of_a_month_not_closed_is_refused_with_exit_1(

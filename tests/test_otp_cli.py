@@ -3,41 +3,31 @@ the embedded one serves only the demo)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
+import redis
 from pydantic import SecretStr
 
 from events import JST
 from subcycle.bootstrap import App, build
 from subcycle.cli import main
 from subcycle.settings import Settings
-from tests.conftest import REAL_REDIS_URL, Clock, delete_prefixed, real_redis_or_skip
+from tests.conftest import Clock
 from tests.otp_support import SECRET, ask, customer, last_code, otp
 from tests.support import PHONE
 
 
 @pytest.fixture
-def cli_app(monkeypatch: pytest.MonkeyPatch, unique: str) -> Iterator[App]:
+def cli_app(cli_env: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> App:
     """The CLI's environment, and an app on the same keys to set the scene."""
-    client = real_redis_or_skip()
-    env = {
-        "SUBCYCLE_REDIS_URL": REAL_REDIS_URL,
-        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
-        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
-        "SUBCYCLE_LOG_LEVEL": "WARNING",
-        "SUBCYCLE_OTP_SECRET": SECRET,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SUBCYCLE_OTP_SECRET", SECRET)
     settings = Settings(otp_secret=SecretStr(SECRET))
     # The CLI reads the system clock: the scene is set at the real now.
-    app = build(settings, client=client, clock=lambda: datetime.now(JST))
+    app = build(settings, client=cli_env, clock=lambda: datetime.now(JST))
     customer(app)
-    yield app
-    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
+    return app
 
 
 def _ask_now(app: App, capsys: pytest.CaptureFixture[str]) -> None:
