@@ -17,9 +17,14 @@ from subcycle.demo import annual, billing, login, spine
 from subcycle.demo.story import Story
 from subcycle.settings import Settings
 
-CHAPTERS: list[Callable[[Story], None]] = [spine.tell, login.tell]
-CHAPTERS.append(annual.tell)  # the annual contract's end: reminders, term end
-CHAPTERS.append(billing.tell)  # month-end billing and the ledger
+# In the order of the customer's story (SPEC section 1): the annual contract
+# and its reminders, logging in, the license page's cancellations, billing.
+CHAPTERS: list[Callable[[Story], None]] = [
+    annual.tell,  # bought at the shop; reminders; consent; switch to monthly or expiry
+    login.tell,  # a verification code by voice, resends, registration, SMS
+    spine.tell,  # cancelling the monthly service or automatic renewal; refusals
+    billing.tell,  # month-end billing and the ledger
+]
 
 
 def register(sub: Any) -> None:
