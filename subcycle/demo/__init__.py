@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import redis
 from rich.console import Console
 
 from events import JST
 from store.connection import MEMORY_URL, connect
 from subcycle import logs
 from subcycle.bootstrap import build
+from subcycle.commands.common import CommandFailed
 from subcycle.demo import annual, billing, login, spine
 from subcycle.demo.story import Story
 from subcycle.settings import Settings
@@ -37,6 +39,17 @@ def demo_clock() -> datetime:
     return datetime(2026, 7, 1, 12, 0, tzinfo=JST)
 
 
+def _start_afresh(client: redis.Redis, prefix: str) -> None:
+    """On a real server the demo owns only its prefix; it clears it so a
+    second run tells the same story instead of replaying duplicates."""
+    try:
+        stale = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    except (redis.ConnectionError, redis.TimeoutError) as e:
+        raise CommandFailed(f"cannot reach Redis: {e}") from None
+    for start in range(0, len(stale), 500):
+        client.delete(*stale[start : start + 500])
+
+
 def run(args: argparse.Namespace) -> int:
     url = args.redis_url or MEMORY_URL
     prefix = "subcycle-demo:" if args.redis_url else "subcycle:"
@@ -44,7 +57,10 @@ def run(args: argparse.Namespace) -> int:
         redis_url=url, key_prefix=prefix, queue_namespace=prefix.rstrip(":"), log_level="WARNING"
     )
     logs.configure("console", "WARNING")
-    app = build(settings, client=connect(url), clock=demo_clock)
+    client = connect(url)
+    if args.redis_url:
+        _start_afresh(client, prefix)
+    app = build(settings, client=client, clock=demo_clock)
     console = Console(width=110, highlight=False)
     console.print(
         "[bold]subcycle demo[/bold] — the customer story, on "
