@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 import redis
@@ -22,6 +23,9 @@ from store.keys import Keys
 from store.ledger import RedisLedger
 from store.lifecycle import project
 from store.records import Fact, HistoryEntry, Purchase, Subscription
+
+VERSION = "version"
+_COMMIT = (resources.files("store") / "scripts" / "commit.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class RedisSubscriptions:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
+        self._commit_script = client.register_script(_COMMIT)
         self._ledger = RedisLedger(client, keys)
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
@@ -78,44 +83,55 @@ class RedisSubscriptions:
         return Applied(record, record.history[0], duplicate=True)
 
     def apply(self, subscription_id: str, fact: Fact, fingerprint: str) -> Applied:
-        """Add one dated fact and refold; idempotent per ``fact.event_id``."""
+        """Add one dated fact and refold; idempotent per ``fact.event_id``.
+
+        Optimistic, in two round trips: one pipelined read, then one script
+        that applies every write only if the record's version is still the
+        one read (``scripts/commit.lua``); a concurrent change makes it fail
+        and the fact is folded again. The hot path of every cancellation.
+        """
         sub_key = self._keys.subscription(subscription_id)
         facts_key = self._keys.facts(subscription_id)
         event_key = self._keys.event(fact.event_id)
-        with self._r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(sub_key, facts_key, event_key)  # type: ignore[no-untyped-call]
-                    claimed = pipe.hget(event_key, "digest")
-                    if claimed is not None and _s(claimed) != fingerprint:
-                        raise EventIdReused(fact.event_id)
-                    raw = pipe.hgetall(sub_key)
-                    if not raw:
-                        raise UnknownSubscription(subscription_id)
-                    fields = {_s(k): _s(v) for k, v in raw.items()}
-                    purchase = load_purchase(fields["purchase"])
-                    known = self._facts(pipe, facts_key)
-                    seen = known.get(fact.event_id)
-                    if seen is not None:
-                        if seen[1] != fingerprint:
-                            raise EventIdReused(fact.event_id)
-                        record = _fold(purchase, known, fields)
-                        return Applied(record, record.outcome_of(fact.event_id), duplicate=True)
-                    before = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
-                    known[fact.event_id] = (fact, fingerprint)
-                    watermark = max(datetime.fromisoformat(fields["watermark"]), fact.at)
-                    fields["watermark"] = watermark.isoformat()
-                    after = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
-                    pipe.multi()
-                    pipe.hset(facts_key, fact.event_id, dump_fact(fact, fingerprint))
-                    pipe.hset(sub_key, "watermark", fields["watermark"])
-                    pipe.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
-                    indexes.on_change(pipe, self._keys, before, after)
-                    pipe.execute()
-                    record = _fold(purchase, known, fields)
-                    return Applied(record, record.outcome_of(fact.event_id))
-                except redis.WatchError:
-                    continue
+        while True:
+            with self._r.pipeline(transaction=False) as pipe:
+                pipe.hget(event_key, "digest")
+                pipe.hgetall(sub_key)
+                pipe.hgetall(facts_key)
+                claimed, raw, raw_facts = pipe.execute()
+            if claimed is not None and _s(claimed) != fingerprint:
+                raise EventIdReused(fact.event_id)
+            if not raw:
+                raise UnknownSubscription(subscription_id)
+            fields = {_s(k): _s(v) for k, v in raw.items()}
+            purchase = load_purchase(fields["purchase"])
+            known = {_s(k): load_fact(_s(k), _s(v)) for k, v in raw_facts.items()}
+            seen = known.get(fact.event_id)
+            if seen is not None:
+                if seen[1] != fingerprint:
+                    raise EventIdReused(fact.event_id)
+                record = _fold(purchase, known, fields)
+                return Applied(record, record.outcome_of(fact.event_id), duplicate=True)
+            before = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
+            known[fact.event_id] = (fact, fingerprint)
+            watermark = max(datetime.fromisoformat(fields["watermark"]), fact.at)
+            fields["watermark"] = watermark.isoformat()
+            after = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
+            writes = self._r.pipeline(transaction=False)  # records commands; never executed
+            writes.hset(facts_key, fact.event_id, dump_fact(fact, fingerprint))
+            writes.hset(sub_key, "watermark", fields["watermark"])
+            writes.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+            indexes.on_change(writes, self._keys, before, after)
+            if self._commit(sub_key, fields.get(VERSION, ""), writes):
+                record = _fold(purchase, known, fields)
+                return Applied(record, record.outcome_of(fact.event_id))
+
+    def _commit(self, sub_key: str, version: str, writes: Any) -> bool:
+        args: list[Any] = [version]
+        for command, _options in writes.command_stack:
+            args.append(len(command))
+            args.extend(command)
+        return bool(self._commit_script(keys=[sub_key], args=args))
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:
         """The subscription as it stands at ``at`` (default: the latest time it knows)."""
@@ -131,10 +147,6 @@ class RedisSubscriptions:
         # The ledger, not the record, knows what was charged (store/billing.py).
         record.last_billed_period = self._ledger.last_billed_period(subscription_id, at)
         return record
-
-    def _facts(self, pipe: Any, facts_key: str) -> dict[str, tuple[Fact, str]]:
-        raw = pipe.hgetall(facts_key)
-        return {_s(k): load_fact(_s(k), _s(v)) for k, v in raw.items()}
 
 
 def _fold(
