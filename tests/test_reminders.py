@@ -45,6 +45,17 @@ def offsets_sent(app: App) -> list[str]:
     return [r["message_id"].rsplit(":", 1)[1] for r in sent(app)]
 
 
+def reminder_of(*, offset: int, at: str, days_left: int) -> SubscriptionExpiringSoon:
+    """A1's reminder for its term ending 2026-07-31, as a tick at ``at`` would send it."""
+    return SubscriptionExpiringSoon(
+        event_id=f"reminder:A1:{EXPIRES_ON}:{offset}",
+        occurred_at=datetime.fromisoformat(at),
+        subscription_id="A1",
+        expires_on=date(2026, 7, 31),
+        days_left=days_left,
+    )
+
+
 def test_the_30_day_reminder_goes_out_on_the_day_30_days_before_expiry(
     app: App, clock: Clock
 ) -> None:
@@ -142,13 +153,7 @@ def test_consent_recorded_after_the_tick_stops_the_reminder_when_it_is_sent(
 ) -> None:
     run(app, annual(), consent("A1", "2026-07-01T10:05:00+09:00"))
     # The tick at 10:00 chose the reminder before the consent was known.
-    reminder = SubscriptionExpiringSoon(
-        event_id=f"reminder:A1:{EXPIRES_ON}:30",
-        occurred_at=datetime.fromisoformat("2026-07-01T10:00:00+09:00"),
-        subscription_id="A1",
-        expires_on=date(2026, 7, 31),
-        days_left=30,
-    )
+    reminder = reminder_of(offset=30, at="2026-07-01T10:00:00+09:00", days_left=30)
     clock.now = datetime.fromisoformat("2026-07-01T10:10:00+09:00")
     run(app, reminder)
     assert sent(app) == []
@@ -174,13 +179,7 @@ def test_a_reminder_dated_at_night_is_not_sent_and_its_id_is_released(
     app: App, clock: Clock
 ) -> None:
     run(app, annual())
-    reminder = SubscriptionExpiringSoon(
-        event_id=f"reminder:A1:{EXPIRES_ON}:30",
-        occurred_at=datetime.fromisoformat("2026-07-01T22:30:00+09:00"),
-        subscription_id="A1",
-        expires_on=date(2026, 7, 31),
-        days_left=30,
-    )
+    reminder = reminder_of(offset=30, at="2026-07-01T22:30:00+09:00", days_left=30)
     # Judged at the event's time, whatever the wall clock says.
     clock.now = datetime.fromisoformat("2026-07-02T12:00:00+09:00")
     assert send_reminder(reminder, app.deps) is False
@@ -190,13 +189,7 @@ def test_a_reminder_dated_at_night_is_not_sent_and_its_id_is_released(
 
 def test_a_reminder_dated_after_the_term_ended_is_not_sent(app: App, clock: Clock) -> None:
     run(app, annual())
-    reminder = SubscriptionExpiringSoon(
-        event_id=f"reminder:A1:{EXPIRES_ON}:7",
-        occurred_at=datetime.fromisoformat("2026-08-01T10:00:00+09:00"),
-        subscription_id="A1",
-        expires_on=date(2026, 7, 31),
-        days_left=0,
-    )
+    reminder = reminder_of(offset=7, at="2026-08-01T10:00:00+09:00", days_left=0)
     assert send_reminder(reminder, app.deps) is False
     assert sent(app) == []
 
@@ -205,13 +198,7 @@ def test_a_reminder_processed_late_is_judged_at_its_tick_not_the_wall_clock(
     app: App, clock: Clock
 ) -> None:
     run(app, annual())
-    reminder = SubscriptionExpiringSoon(
-        event_id=f"reminder:A1:{EXPIRES_ON}:7",
-        occurred_at=datetime.fromisoformat("2026-07-30T10:00:00+09:00"),
-        subscription_id="A1",
-        expires_on=date(2026, 7, 31),
-        days_left=1,
-    )
+    reminder = reminder_of(offset=7, at="2026-07-30T10:00:00+09:00", days_left=1)
     clock.now = datetime.fromisoformat("2026-11-26T03:00:00+09:00")
     assert send_reminder(reminder, app.deps) is True
     assert sent(app)[0]["sent_at"] == "2026-11-26T03:00:00+09:00"
