@@ -1,9 +1,11 @@
 """Subscription records in Redis: a purchase, its facts, and the indexes.
 
-Every change is one optimistic transaction (WATCH … MULTI/EXEC): the facts are
-read, the new state is folded, and the fact, the event's idempotency record
-and the indexes are written together or not at all. A concurrent writer to the
-same subscription makes EXEC fail and the change is recomputed.
+Every change is one optimistic transaction: the facts are read, the new state
+is folded, and the fact, the event's idempotency record and the indexes are
+written together or not at all. A purchase uses WATCH … MULTI/EXEC; a fact
+(the hot path) a pipelined read and a commit script that checks the record's
+version (``scripts/commit.lua``). A concurrent writer to the same subscription
+makes the commit fail and the change is recomputed.
 """
 
 from __future__ import annotations
