@@ -15,6 +15,18 @@ from pathlib import Path
 import redis
 
 
+def env_for(unique: str, url: str, **extra: str) -> dict[str, str]:
+    """The SUBCYCLE_* environment of a process working under a test's own
+    prefix and namespace, JSON logs; ``extra`` as upper-case variables."""
+    return {
+        "SUBCYCLE_REDIS_URL": url,
+        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
+        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
+        "SUBCYCLE_LOG_FORMAT": "json",
+        **{key.upper(): value for key, value in extra.items()},
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

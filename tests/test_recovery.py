@@ -8,17 +8,18 @@ import itertools
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from store.connection import connect
 from subcycle.bootstrap import App, build
 from subcycle.settings import Settings
-from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
+from tests.conftest import REAL_REDIS_URL
 from tests.processes import (
     OwnRedis,
+    env_for,
     free_port,
     kill_group,
     start_scheduler,
@@ -37,15 +38,13 @@ SLACK_S = 1.5  # process scheduling on a shared 2-core machine
 _ids = itertools.count()
 
 
-def env_for(url: str, unique: str) -> dict[str, str]:
-    return {
-        "SUBCYCLE_REDIS_URL": url,
-        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
-        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
-        "SUBCYCLE_HEARTBEAT_TIMEOUT_MS": str(HEARTBEAT_MS),
-        "SUBCYCLE_LOG_LEVEL": "WARNING",
-        "SUBCYCLE_LOG_FORMAT": "json",
-    }
+def env_of(url: str, unique: str) -> dict[str, str]:
+    return env_for(
+        unique,
+        url,
+        subcycle_heartbeat_timeout_ms=str(HEARTBEAT_MS),
+        subcycle_log_level="WARNING",
+    )
 
 
 def app_for(env: dict[str, str]) -> App:
@@ -79,10 +78,8 @@ def recorded(app: App, tag: str, n: int) -> list[str]:
 
 
 @pytest.fixture
-def real_env(unique: str) -> Iterator[dict[str, str]]:
-    client = real_redis_or_skip()
-    yield env_for(REAL_REDIS_URL, unique)
-    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
+def real_env(unique: str, real_redis: redis.Redis) -> dict[str, str]:
+    return env_of(REAL_REDIS_URL, unique)
 
 
 def test_a_sigkilled_workers_messages_are_redelivered_within_the_bound(
@@ -122,7 +119,7 @@ def test_workers_and_scheduler_reconnect_after_a_redis_crash_and_no_committed_st
 ) -> None:
     own = OwnRedis(tmp_path, free_port())
     own.start()
-    env = env_for(own.url, unique) | {"SUBCYCLE_SCHEDULER_LEASE_TTL_MS": "1000"}
+    env = env_of(own.url, unique) | {"SUBCYCLE_SCHEDULER_LEASE_TTL_MS": "1000"}
     app = app_for(env)
     lease = f"{env['SUBCYCLE_KEY_PREFIX']}scheduler:lease"
     worker = start_worker(env, log=tmp_path / "worker.log")

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +22,8 @@ from store.calendar import term_expires_on
 from store.keys import Keys
 from subcycle.bootstrap import build
 from subcycle.settings import Settings
-from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
+from tests.conftest import REAL_REDIS_URL
+from tests.processes import env_for, wait_for
 from tests.support import purchase
 from workers.gateway.outbox import OutboxGateway
 from workers.handlers.lifecycle import record_purchase
@@ -32,26 +31,15 @@ from workers.handlers.lifecycle import record_purchase
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def real() -> Iterator[tuple[redis.Redis, str]]:
-    client = real_redis_or_skip()
-    unique = uuid.uuid4().hex[:10]
-    yield client, unique
-    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
-
-
 def start(unique: str, log: Path, *command: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SUBCYCLE_REDIS_URL": REAL_REDIS_URL,
-        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
-        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
-        "SUBCYCLE_LOG_FORMAT": "json",
-        "SUBCYCLE_SCHEDULER_INTERVAL_S": "0.5",
-        # The workers read the real clock: let the test pass at any hour.
-        "SUBCYCLE_REMINDER_DAYTIME": "00:00-24:00",
-        "dramatiq_worker_timeout": "100",
-    }
+    env = os.environ | env_for(
+        unique,
+        REAL_REDIS_URL,
+        subcycle_scheduler_interval_s="0.5",
+        # The scheduler's ticks carry the real clock: let the test pass at any hour.
+        subcycle_reminder_daytime="00:00-24:00",
+    )
+    env["dramatiq_worker_timeout"] = "100"
     return subprocess.Popen(
         [sys.executable, "-m", "subcycle.cli", *command],
         env=env,
@@ -61,19 +49,10 @@ def start(unique: str, log: Path, *command: str) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_the_scheduler_process_runs_the_daily_job_and_workers_deliver_the_reminder(
-    real: tuple[redis.Redis, str], tmp_path: Path
+    real_redis: redis.Redis, unique: str, tmp_path: Path
 ) -> None:
-    client, unique = real
+    client = real_redis
     starts_on, expires_on = term_ending_in_about_20_days()
     settings = Settings(key_prefix=f"t{unique}:", queue_namespace=f"tq{unique}")
     app = build(settings, client=client)
@@ -83,7 +62,7 @@ def test_the_scheduler_process_runs_the_daily_job_and_workers_deliver_the_remind
     worker = start(unique, tmp_path / "worker.log", "worker", "--processes", "1", "--threads", "2")
     scheduler = start(unique, tmp_path / "scheduler.log", "scheduler")
     try:
-        wait_for(lambda: len(outbox.messages()) > 0)
+        wait_for(lambda: len(outbox.messages()) > 0, 30.0)
         time.sleep(1.5)  # several more fast ticks: still one reminder
         [message] = outbox.messages()
         assert message["kind"] == "renewal_reminder"

@@ -11,8 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -23,30 +22,21 @@ from dramatiq import Message
 from events import JST
 from scheduler.ticks import previous_period
 from store.calendar import period_from_index, period_index
-from tests.conftest import REAL_REDIS_URL, delete_prefixed, real_redis_or_skip
+from tests import processes
+from tests.conftest import REAL_REDIS_URL
+from tests.processes import env_for
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def real() -> Iterator[tuple[redis.Redis, str]]:
-    client = real_redis_or_skip()
-    unique = uuid.uuid4().hex[:10]
-    yield client, unique
-    delete_prefixed(client, f"t{unique}:", f"tq{unique}:")
-
-
 def start_scheduler(unique: str, first_period: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "SUBCYCLE_REDIS_URL": REAL_REDIS_URL,
-        "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
-        "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
-        "SUBCYCLE_LOG_FORMAT": "json",
-        "SUBCYCLE_SCHEDULER_INTERVAL_S": "0.2",
-        "SUBCYCLE_SCHEDULER_LEASE_TTL_MS": "1000",
-        "SUBCYCLE_SCHEDULER_FIRST_PERIOD": first_period,
-    }
+    env = os.environ | env_for(
+        unique,
+        REAL_REDIS_URL,
+        subcycle_scheduler_interval_s="0.2",
+        subcycle_scheduler_lease_ttl_ms="1000",
+        subcycle_scheduler_first_period=first_period,
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "subcycle.cli", "scheduler"],
         env=env,
@@ -66,19 +56,14 @@ def log_events(log: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def wait_for(predicate: object, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+def wait_for(check: Callable[[], bool]) -> None:
+    processes.wait_for(check, 10.0)
 
 
 def test_two_scheduler_processes_enqueue_each_month_end_once(
-    real: tuple[redis.Redis, str], tmp_path: Path
+    real_redis: redis.Redis, unique: str, tmp_path: Path
 ) -> None:
-    client, unique = real
+    client = real_redis
     newest = period_index(previous_period(datetime.now(JST)))
     expected = [f"month-end:{period_from_index(i)}" for i in range(newest - 2, newest + 1)]
     first = expected[0].removeprefix("month-end:")
