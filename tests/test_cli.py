@@ -102,6 +102,19 @@ def test_a_reused_event_id_is_refused_at_publish(
     assert "line 2: event_id: event_id_reused" in capsys.readouterr().err
 
 
+def test_an_id_published_before_with_another_payload_is_refused_naming_its_line(
+    real_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "e.jsonl"
+    path.write_text(lines(PURCHASE))
+    assert main(["publish", str(path)]) == 0
+    path.write_text("\n" + lines(CANCEL, {**PURCHASE, "monthly_fee_jpy": 990}))
+    assert main(["publish", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3: event_id: event_id_reused" in err
+    assert "nothing enqueued" in err
+
+
 def test_publish_drain_and_license_cancel_a_monthly_subscription(
     real_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,8 +22,9 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def read_events(lines: list[str]) -> tuple[list[Event], list[str]]:
-    """Parse every line; return the events and a message per bad line."""
+def read_events(lines: list[str]) -> tuple[list[Event], list[str], dict[str, int]]:
+    """Parse every line; return the events, a message per bad line, and the
+    line each event id was first read on."""
     events: list[Event] = []
     problems: list[str] = []
     first_seen: dict[str, tuple[int, Event]] = {}
@@ -44,7 +45,7 @@ def read_events(lines: list[str]) -> tuple[list[Event], list[str]]:
             )
             continue
         events.append(event)
-    return events, problems
+    return events, problems, {event_id: seen[0] for event_id, seen in first_seen.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,24 +61,29 @@ def run(args: argparse.Namespace) -> int:
             raise CommandFailed(f"{args.file}: not UTF-8 text; nothing enqueued") from None
     # JSON lines end at \n only: str.splitlines would also split on form feeds
     # and Unicode separators inside a line, and misnumber every line after.
-    events, problems = read_events([line.removesuffix("\r") for line in text.split("\n")])
+    events, problems, line_of = read_events([line.removesuffix("\r") for line in text.split("\n")])
     if problems:
         raise CommandFailed(_refusal(problems))
     app = open_app(args)
     reused = app.publisher.reused_ids(events)
     if reused:
-        lines = {e.event_id: i for i, e in enumerate(events, start=1)}
         raise CommandFailed(
             _refusal(
                 [
-                    f"event {lines[r]} ({r!r}): event_id: event_id_reused with another payload"
-                    for r in sorted(reused)
+                    f"line {line_of[r]}: event_id: event_id_reused ({r!r} was published "
+                    "before with another payload)"
+                    for r in sorted(reused, key=line_of.__getitem__)
                 ]
             )
         )
     result = app.publisher.publish(events)
     if result.reused:
-        raise CommandFailed(_refusal([f"event_id {r!r}: event_id_reused" for r in result.reused]))
+        # Only when another publisher claimed an id between the check and the
+        # enqueue: the rest of the file went through, these did not.
+        lines = [f"line {line_of[r]}: event_id: event_id_reused ({r!r})" for r in result.reused]
+        raise CommandFailed(
+            f"enqueued {result.enqueued} event(s); refused:\n  " + "\n  ".join(lines)
+        )
     sys.stdout.write(
         f"enqueued {result.enqueued} event(s); {result.duplicates} duplicate(s) skipped\n"
     )
