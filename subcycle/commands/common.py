@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from typing import Any
 
 import redis
 
+from events import JST
+from events.types import parse_timestamp
 from store.connection import is_embedded
 from subcycle import logs
 from subcycle.bootstrap import App, build
@@ -54,6 +57,16 @@ def _safe_url(url: str) -> str:
         scheme, _, rest = url.partition("://")
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+def timestamp_option(option: str, text: str) -> datetime:
+    """A command-line time: ISO-8601 with an offset, in JST; else a usage error
+    naming the option."""
+    try:
+        parsed: datetime = parse_timestamp(text)
+    except ValueError as e:
+        raise UsageError(f"{option}: {e}") from None
+    return parsed.astimezone(JST)
 
 
 def print_json(value: Any) -> None:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from events import InvalidEvent
-from events.types import parse_timestamp
 from subcycle.commands.common import (
     CommandFailed,
-    UsageError,
     add_redis_option,
     open_app,
     print_json,
+    timestamp_option,
 )
 from subcycle.views import license_json
 
@@ -30,18 +27,8 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _parse_at(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        parsed: datetime = parse_timestamp(text)
-    except (ValueError, InvalidEvent) as e:
-        raise UsageError(f"--at: {e}") from None
-    return parsed
-
-
 def run(args: argparse.Namespace) -> int:
-    at = _parse_at(args.at)
+    at = None if args.at is None else timestamp_option("--at", args.at)
     app = open_app(args)
     sub = app.store.subscriptions.get(args.subscription_id, at)
     if sub is None:

@@ -18,12 +18,15 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from events import JST, InvalidEvent
-from events.types import parse_timestamp
 from scheduler.ticks import Ticker
 from store.billing import RedisBilling
 from subcycle.bootstrap import App, system_clock
-from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
+from subcycle.commands.common import (
+    CommandFailed,
+    add_redis_option,
+    open_app,
+    timestamp_option,
+)
 
 
 def register(sub: Any) -> None:
@@ -55,13 +58,7 @@ def ticker_for(app: App) -> Ticker:
 
 
 def parse_now(text: str | None) -> datetime:
-    if text is None:
-        return system_clock()
-    try:
-        parsed: datetime = parse_timestamp(text)
-    except (ValueError, InvalidEvent) as e:
-        raise UsageError(f"--now: {e}") from None
-    return parsed.astimezone(JST)
+    return system_clock() if text is None else timestamp_option("--now", text)
 
 
 def run_expiry(args: argparse.Namespace) -> int:
