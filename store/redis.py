@@ -6,6 +6,7 @@ from __future__ import annotations
 import redis
 
 from store.billing import RedisBilling
+from store.coalesce import Coalescer
 from store.events import RedisEventLog
 from store.keys import Keys
 from store.ledger import RedisLedger
@@ -14,10 +15,13 @@ from store.subscriptions import RedisSubscriptions
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis, prefix: str = "subcycle:") -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str = "subcycle:", io: Coalescer | None = None
+    ) -> None:
         self.client = client
         self.keys = Keys(prefix)
-        self.subscriptions = RedisSubscriptions(client, self.keys)
+        self.io = io if io is not None else Coalescer(client)
+        self.subscriptions = RedisSubscriptions(client, self.keys, self.io)
         self.events = RedisEventLog(client, self.keys)
         self.refusals = RedisRefusals(client, self.keys)
         self.billing = RedisBilling(client, prefix)

@@ -3,9 +3,10 @@
 Every change is one optimistic transaction: the facts are read, the new state
 is folded, and the fact, the event's idempotency record and the indexes are
 written together or not at all. A purchase uses WATCH … MULTI/EXEC; a fact
-(the hot path) a pipelined read and a commit script that checks the record's
-version (``scripts/commit.lua``). A concurrent writer to the same subscription
-makes the commit fail and the change is recomputed.
+(the hot path) a read and a commit script that checks the record's version
+(``scripts/commit.lua``), both sent through the process's ``Coalescer`` so a
+busy worker's threads share their round trips. A concurrent writer to the
+same subscription makes the commit fail and the change is recomputed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import redis
 
 from store import indexes
 from store.calendar import END_OF_TIME
+from store.coalesce import Coalescer
 from store.codec import dump_fact, dump_purchase, load_fact, load_purchase
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
 from store.keys import Keys
@@ -40,10 +42,11 @@ class Applied:
 
 
 class RedisSubscriptions:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, io: Coalescer | None = None) -> None:
         self._r = client
         self._keys = keys
-        self._commit_script = client.register_script(_COMMIT)
+        self._io = io if io is not None else Coalescer(client)
+        self._commit_script = self._io.script(_COMMIT)
         self._ledger = RedisLedger(client, keys)
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
@@ -87,20 +90,23 @@ class RedisSubscriptions:
     def apply(self, subscription_id: str, fact: Fact, fingerprint: str) -> Applied:
         """Add one dated fact and refold; idempotent per ``fact.event_id``.
 
-        Optimistic, in two round trips: one pipelined read, then one script
-        that applies every write only if the record's version is still the
-        one read (``scripts/commit.lua``); a concurrent change makes it fail
-        and the fact is folded again. The hot path of every cancellation.
+        Optimistic, in two steps: one read, then one script that applies every
+        write only if the record's version is still the one read
+        (``scripts/commit.lua``); a concurrent change makes it fail and the
+        fact is folded again. The hot path of every cancellation: both steps
+        go through the coalescer, so concurrent applies share round trips.
         """
         sub_key = self._keys.subscription(subscription_id)
         facts_key = self._keys.facts(subscription_id)
         event_key = self._keys.event(fact.event_id)
         while True:
-            with self._r.pipeline(transaction=False) as pipe:
-                pipe.hget(event_key, "digest")
-                pipe.hgetall(sub_key)
-                pipe.hgetall(facts_key)
-                claimed, raw, raw_facts = pipe.execute()
+            claimed, raw, raw_facts = self._io.run(
+                lambda pipe: (
+                    pipe.hget(event_key, "digest"),
+                    pipe.hgetall(sub_key),
+                    pipe.hgetall(facts_key),
+                )
+            )
             if claimed is not None and _s(claimed) != fingerprint:
                 raise EventIdReused(fact.event_id)
             if not raw:
@@ -133,7 +139,8 @@ class RedisSubscriptions:
         for command, _options in writes.command_stack:
             args.append(len(command))
             args.extend(command)
-        return bool(self._commit_script(keys=[sub_key], args=args))
+        (applied,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, [sub_key], args))
+        return bool(applied)
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:
         """The subscription as it stands at ``at`` (default: the latest time it knows)."""

@@ -48,7 +48,7 @@ def build(
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
     client = client if client is not None else connect(settings.redis_url)
-    store = RedisStore(client, settings.key_prefix)
+    store = RedisStore(client, settings.key_prefix)  # its coalescer serves the broker too
     broker = build_broker(
         client,
         BrokerSettings(
@@ -58,6 +58,7 @@ def build(
         ),
         refusals=store.refusals,
         clock=clock,
+        io=store.io,
     )
     publisher = Publisher(client, store.keys, settings.queue_namespace)
     delivery = Delivery(build_gateway(settings, client, store.keys), client, store.keys)

@@ -16,17 +16,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import dramatiq
 import redis
 import structlog
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import compute_backoff
+from dramatiq.common import compute_backoff, current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage, Retries
 
 from events import JST
+from store.coalesce import Coalescer, Script
 from store.refusals import RedisRefusals
 from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
@@ -55,9 +57,32 @@ class BrokerSettings:
 
 
 class SubcycleBroker(RedisBroker):
-    """A RedisBroker whose consumer moves poison aside."""
+    """A RedisBroker whose consumer moves poison aside and coalesces acks."""
 
     poison: PoisonSink
+    io: Coalescer
+    _dispatch_script: Script
+
+    def use(self, io: Coalescer) -> None:
+        self.io = io
+        dispatch: Any = self.scripts["dispatch"].script  # bytes, as Dramatiq read it
+        text = dispatch.decode() if isinstance(dispatch, bytes) else dispatch
+        self._dispatch_script = io.script(text)
+
+    def coalesced_ack(self, queue_name: str, redis_message_id: str) -> None:
+        """Dramatiq's ``do_ack`` (same script, same arguments), coalesced."""
+        args = [
+            "ack",
+            current_millis(),
+            queue_name,
+            self.broker_id,
+            self.heartbeat_timeout,
+            self.dead_message_ttl,
+            self._should_do_maintenance("ack"),
+            self._max_unpack_size(),  # type: ignore[no-untyped-call]
+            redis_message_id,
+        ]
+        self.io.run(lambda pipe: self._dispatch_script.queue(pipe, [self.namespace], args))
 
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
@@ -72,6 +97,15 @@ class _GuardedConsumer(_RedisConsumer):
     """
 
     broker: SubcycleBroker
+
+    def ack(self, message: MessageProxy) -> None:
+        try:
+            # The current queue, as in Dramatiq: a delayed message is acked there.
+            self.broker.coalesced_ack(self.queue_name, message.options["redis_message_id"])
+        except redis.ConnectionError as e:
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
+        finally:
+            self.queued_message_ids.discard(message.message_id)
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -126,6 +160,7 @@ def build_broker(
     *,
     refusals: RedisRefusals | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(JST),
+    io: Coalescer | None = None,
 ) -> SubcycleBroker:
     """A broker on ``client`` (whose responses must stay bytes).
 
@@ -138,6 +173,7 @@ def build_broker(
         maintenance_chance=settings.maintenance_chance,
     )
     broker.poison = PoisonSink(refusals, clock)
+    broker.use(io if io is not None else Coalescer(client))
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(LogContext())
     broker.add_middleware(Tally())

@@ -1,0 +1,156 @@
+"""Group commit: the Redis commands of concurrent threads in one round trip.
+
+A Dramatiq worker runs its messages on several threads, and each message
+needs a few small Redis calls (read a record, commit a change, ack). On a
+busy worker most of their cost is the round trip itself, the system calls on
+both sides, not the work. A thread hands its commands to ``Coalescer.run``;
+whichever thread finds no flush in progress sends every batch waiting at that
+moment in one pipeline, and each thread gets back its own replies. An idle
+worker pays nothing extra (a lone batch goes out at once, as before); a busy
+one sends one round trip for many messages.
+
+Each batch keeps its own meaning: its replies are its own, a command that
+fails fails only its batch, and scripts go by ``EVALSHA`` without redis-py's
+extra ``SCRIPT EXISTS`` round trip (a missing script is loaded and the batch
+run again, so a batch must be safe to run twice; every caller's is).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from redis.exceptions import NoScriptError, ResponseError
+
+Queue = Callable[[Any], object]  # queues a batch's commands on the pipeline it is given
+
+
+class Script:
+    """A Lua script run by sha inside a coalesced batch."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
+
+    def queue(self, pipe: Any, keys: list[str], args: list[Any]) -> None:
+        pipe.evalsha(self.sha, len(keys), *keys, *args)
+
+
+class _Batch:
+    __slots__ = ("done", "error", "queue", "replies")
+
+    def __init__(self, queue: Queue) -> None:
+        self.queue = queue
+        self.replies: list[Any] = []
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class Coalescer:
+    """Runs the command batches of concurrent threads together (see module doc)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._scripts: dict[str, Script] = {}
+        self._waiting: list[_Batch] = []
+        self._waiting_lock = threading.Lock()
+        self._flushing = threading.Lock()
+
+    def script(self, text: str) -> Script:
+        script = Script(text)
+        self._scripts[script.sha] = script
+        return script
+
+    def run(self, queue: Queue) -> list[Any]:
+        """Queue a batch, see it sent, return its replies in order.
+
+        Raises the first error among its replies (the others still ran), or
+        the error that stopped the round trip.
+        """
+        batch = _Batch(queue)
+        with self._waiting_lock:
+            self._waiting.append(batch)
+        with self._flushing:
+            if not batch.done:
+                with self._waiting_lock:
+                    batches, self._waiting = self._waiting, []
+                self._flush(batches)
+        if batch.error is not None:
+            raise batch.error
+        return batch.replies
+
+    def _flush(self, batches: list[_Batch]) -> None:
+        try:
+            retry = self._send(batches)
+            if retry:
+                self._load_scripts()
+                for batch in self._send(retry):
+                    batch.error, batch.done = NoScriptError("script vanished again"), True
+        except BaseException as e:  # the round trip failed: so did every batch in it
+            for batch in batches:
+                if not batch.done:
+                    batch.error, batch.done = e, True
+            if not isinstance(e, Exception):
+                raise
+
+    def _send(self, batches: list[_Batch]) -> list[_Batch]:
+        """One round trip for ``batches``; returns those that met a missing script."""
+        # A pipeline only records the commands (redis-py's own command methods
+        # and argument encoding); they are sent below, without its machinery.
+        recorder = self._client.pipeline(transaction=False)
+        commands = recorder.command_stack
+        spans = []
+        for batch in batches:
+            start = len(commands)
+            try:
+                batch.queue(recorder)
+            except Exception as e:  # a bad batch fails alone, before sending
+                del commands[start:]
+                batch.error, batch.done = e, True
+                continue
+            spans.append((batch, start, len(commands)))
+        replies = self._roundtrip(commands) if commands else []
+        retry = []
+        for batch, start, end in spans:
+            mine = replies[start:end]
+            if any(isinstance(r, NoScriptError) for r in mine):
+                retry.append(batch)
+                continue
+            batch.replies = mine
+            batch.error = next((r for r in mine if isinstance(r, Exception)), None)
+            batch.done = True
+        return retry
+
+    def _roundtrip(self, commands: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[Any]:
+        """Send ``commands`` in one write, read every reply (an error reply is
+        returned in its place). A lost connection is retried as redis-py
+        retries its own calls, so batches must be safe to run twice."""
+        client: Any = self._client  # redis-py's connection layer is untyped
+        pool = client.connection_pool
+        conn: Any = pool.get_connection()
+
+        def exchange() -> list[Any]:
+            conn.send_packed_command(conn.pack_commands([args for args, _ in commands]))
+            replies: list[Any] = []
+            for args, options in commands:
+                try:
+                    replies.append(client.parse_response(conn, args[0], **options))
+                except ResponseError as e:
+                    replies.append(e)
+            return replies
+
+        try:
+            replies: list[Any] = conn.retry.call_with_retry(exchange, lambda _: conn.disconnect())
+            return replies
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never reuse the socket
+            raise
+        finally:
+            pool.release(conn)
+
+    def _load_scripts(self) -> None:
+        for script in self._scripts.values():
+            self._client.script_load(script.text)

@@ -1,0 +1,149 @@
+"""The coalescer (store/coalesce.py): concurrent threads' batches share round
+trips, yet each batch gets exactly its own replies and its own errors."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+import redis
+
+from store.coalesce import Coalescer
+
+INCR = "return redis.call('incrby', KEYS[1], ARGV[1])"
+
+
+def test_a_lone_batch_gets_its_replies_in_order(client: redis.Redis, unique: str) -> None:
+    io = Coalescer(client)
+    key = f"t{unique}:h"
+    client.hset(key, mapping={"a": "1", "b": "2"})
+
+    replies = io.run(lambda p: (p.hget(key, "a"), p.hgetall(key), p.hget(key, "zzz")))
+
+    assert replies == [b"1", {b"a": b"1", b"b": b"2"}, None]
+
+
+def test_many_threads_each_get_their_own_replies_in_fewer_round_trips(
+    client: redis.Redis, backend: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    io = Coalescer(client)
+    incr = io.script(INCR)
+    client.script_load(INCR)
+    key = f"t{unique}:n"
+    trips: list[int] = []
+    send = io._roundtrip
+
+    def counted(commands: Any) -> list[Any]:
+        trips.append(len(commands))
+        return send(commands)
+
+    monkeypatch.setattr(io, "_roundtrip", counted)
+    results: dict[int, list[Any]] = {}
+    start = threading.Barrier(16)
+
+    def worker(n: int) -> None:
+        start.wait()
+        mine = []
+        for i in range(50):
+            mine.append(io.run(lambda p, i=i: incr.queue(p, [f"{key}:{n}"], [i])))
+        results[n] = mine
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    for n in range(16):
+        # Each thread saw only its own counter: the running sums 0, 1, 3, 6, …
+        assert results[n] == [[sum(range(i + 1))] for i in range(50)]
+        assert client.get(f"{key}:{n}") == str(sum(range(50))).encode()
+    assert sum(trips) == 16 * 50  # every command sent once
+    if backend == "redis":
+        # A real round trip takes long enough for other threads to join it.
+        assert len(trips) < 16 * 50
+
+
+def test_an_error_reply_fails_only_its_own_batch(client: redis.Redis, unique: str) -> None:
+    io = Coalescer(client)
+    key = f"t{unique}:s"
+    client.set(key, "text")
+    barrier = threading.Barrier(2)
+    outcome: dict[str, Any] = {}
+
+    def bad() -> None:
+        barrier.wait()
+        try:
+            io.run(lambda p: p.incr(key))  # not an integer
+        except redis.ResponseError as e:
+            outcome["bad"] = e
+
+    def good() -> None:
+        barrier.wait()
+        outcome["good"] = io.run(lambda p: p.get(key))
+
+    threads = [threading.Thread(target=bad), threading.Thread(target=good)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert "not an integer" in str(outcome["bad"])
+    assert outcome["good"] == [b"text"]
+
+
+def test_a_batch_that_cannot_be_queued_fails_alone(client: redis.Redis, unique: str) -> None:
+    io = Coalescer(client)
+
+    def broken(p: Any) -> None:
+        p.get(f"t{unique}:x")
+        raise ValueError("bad arguments")
+
+    with pytest.raises(ValueError, match="bad arguments"):
+        io.run(broken)
+    assert io.run(lambda p: p.get(f"t{unique}:x")) == [None]
+
+
+def test_a_flushed_script_is_loaded_again_and_its_batch_runs_once(
+    client: redis.Redis, unique: str
+) -> None:
+    io = Coalescer(client)
+    incr = io.script(INCR)
+    key = f"t{unique}:c"
+    assert io.run(lambda p: incr.queue(p, [key], [5])) == [5]
+    client.script_flush()
+
+    assert io.run(lambda p: incr.queue(p, [key], [1])) == [6]
+    assert client.get(key) == b"6"
+
+
+def test_a_connection_lost_mid_reply_never_leaves_a_half_read_socket(
+    client: redis.Redis, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    io = Coalescer(client)
+    key = f"t{unique}:r"
+    client.mset({f"{key}:1": "one", f"{key}:2": "two"})
+    calls = {"n": 0}
+    parse = client.parse_response
+
+    def flaky(conn: Any, command: str, **options: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first reply, before the second
+            raise redis.ConnectionError("connection reset by peer")
+        return parse(conn, command, **options)
+
+    monkeypatch.setattr(client, "parse_response", flaky)
+    both = lambda p: (p.get(f"{key}:1"), p.get(f"{key}:2"))  # noqa: E731
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    retries = conn.retry.get_retries()  # type: ignore[attr-defined]
+    pool.release(conn)
+    if retries:  # retried on a fresh connection, as redis-py retries its own calls
+        assert io.run(both) == [b"one", b"two"]
+    else:
+        with pytest.raises(redis.ConnectionError):
+            io.run(both)
+
+    # Whatever happened, the next batch reads its own replies, not stale ones.
+    assert io.run(lambda p: (p.get(f"{key}:2"), p.get(f"{key}:1"))) == [b"two", b"one"]
