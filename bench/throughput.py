@@ -9,6 +9,9 @@ In one run on the real Redis (``$SUBCYCLE_REDIS_URL``, default 127.0.0.1:6379):
    messages over the time until the queue is empty and every message acked;
    then the same no-op actor on subcycle's broker (``bench/noop_app.py``:
    the poison guard and every middleware), which isolates the plumbing;
+   then the floor (``bench/floor_app.py``): that actor writing one
+   idempotency record per message, the least any handler that records its
+   event can do;
 2. subcycle: ``CancellationRequested`` events (one per monthly subscription,
    purchased beforehand and not timed) published through the publisher to
    ``subcycle.worker_app`` workers with the very same CLI settings and
@@ -221,6 +224,8 @@ def main() -> None:
         f"subcycle broker, no-op actor:       {plumbing:8.0f} msg/s  "
         f"({plumbing / bare:.0%} of bare)"
     )
+    floor = noop_rate(client, args, "bench.floor_app")
+    print(f"floor, one record per message:      {floor:8.0f} msg/s  ({floor / bare:.0%} of bare)")
     ours = subcycle_rate(client, args)
     print(f"subcycle, CancellationRequested:    {ours:8.0f} events/s")
     print(f"ratio subcycle / bare:              {ours / bare:8.1%}  (target >= 70%)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from events import InvalidEvent, json_schema, parse_event
 
@@ -126,3 +128,38 @@ def test_the_json_schema_covers_every_event_type() -> None:
         "AnnualTermEnded",
         "BillingCycleClosed",
     } <= names
+
+
+def _full_parse(text: str) -> str:
+    """The phone check without its fast path: phonenumbers parses everything."""
+    import phonenumbers
+
+    from events.types import _classified
+
+    try:
+        return _classified(phonenumbers.parse(text, "JP"))
+    except (phonenumbers.NumberParseException, ValueError):
+        return "refused"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    prefix=st.sampled_from(["+81", "0", "+810", "00", "081", "", "+8181"]),
+    digits=st.text(alphabet="0123456789", min_size=6, max_size=12),
+    hyphens=st.booleans(),
+    suffix=st.sampled_from(["", "\n", " ", "-"]),
+)
+def test_the_plain_phone_fast_path_accepts_exactly_what_a_full_parse_accepts(
+    prefix: str, digits: str, hyphens: bool, suffix: str
+) -> None:
+    from events.types import normalise_phone
+
+    text = prefix + digits
+    if hyphens and len(digits) >= 9:
+        text = f"{prefix}{digits[:-8]}-{digits[-8:-4]}-{digits[-4:]}"
+    text += suffix
+    try:
+        fast = normalise_phone(text)
+    except ValueError:
+        fast = "refused"
+    assert fast == _full_parse(text)
