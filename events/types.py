@@ -24,8 +24,8 @@ _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123
 _MOBILE = phonenumbers.PhoneNumberType.MOBILE
 # The shapes shops and upstream systems send almost always: +81 and a
 # national significant number, or 0, an NSN and perhaps the usual hyphens.
-_PLAIN_JP = re.compile(r"(?:\+81|0)([1-9]\d{8,9})")
-_HYPHENATED_JP = re.compile(r"0(\d{2})-(\d{4})-(\d{4})")
+_PLAIN_JP = re.compile(r"(?:\+81|0)([1-9][0-9]{8,9})")
+_HYPHENATED_JP = re.compile(r"0([0-9]{2})-([0-9]{4})-([0-9]{4})")
 
 
 def parse_timestamp(value: Any) -> Any:

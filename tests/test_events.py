@@ -49,6 +49,10 @@ def test_national_e164_and_full_width_mobile_numbers_are_normalised(phone: str) 
         ("020-1234-5678", "mobile"),
         ("03-1234-5678", "mobile"),
         ("٠٩٠١٢٣٤٥٦٧٨", "non-ASCII digits"),
+        # Plain shapes with foreign digits after an ASCII prefix: never the fast path.
+        ("090١٢٣٤٥٦٧٨", "non-ASCII digits"),
+        ("+8190١٢٣٤٥٦٧٨", "non-ASCII digits"),
+        ("090-١٢٣٤-٥٦٧٨", "non-ASCII digits"),
         ("+1 415 555 0100", "Japanese"),
         ("hello", "phone"),
     ],
