@@ -27,6 +27,8 @@ from typing import Any
 
 import redis
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 from events import JST, ExpiryTick
 from store import indexes
 from store.calendar import END_OF_TIME, term_expires_on
@@ -37,6 +39,7 @@ from store.records import Purchase
 from subcycle import logs
 from subcycle.bootstrap import build
 from subcycle.settings import Settings
+from tests.conftest import delete_prefixed
 from workers.handlers.expiry import on_expiry_tick
 
 URL = os.environ.get("SUBCYCLE_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -193,15 +196,7 @@ def run_size(client: redis.Redis, size: int, due: int, deliver: bool) -> None:
         )
     finally:
         began = time.perf_counter()
-        for pattern in (f"{prefix}*", f"{namespace}:*"):
-            batch: list[bytes] = []
-            for key in client.scan_iter(match=pattern, count=10_000):
-                batch.append(key)
-                if len(batch) >= 10_000:
-                    client.unlink(*batch)
-                    batch = []
-            if batch:
-                client.unlink(*batch)
+        delete_prefixed(client, prefix, f"{namespace}:")
         print(f"  (cleaned up in {time.perf_counter() - began:.1f}s)")
 
 

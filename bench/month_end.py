@@ -39,6 +39,7 @@ from store.codec import dump_fact, dump_purchase  # noqa: E402
 from store.lifecycle import CANCELLATION, project  # noqa: E402
 from store.records import Fact, Purchase  # noqa: E402
 from store.redis import RedisStore  # noqa: E402
+from tests.conftest import delete_prefixed  # noqa: E402
 from workers.publisher import Publisher  # noqa: E402
 
 PERIOD = "2026-10"
@@ -196,18 +197,6 @@ def reset_ledger(client: redis.Redis, store: RedisStore) -> None:
         )
 
 
-def cleanup(client: redis.Redis, *prefixes: str) -> None:
-    for prefix in prefixes:
-        batch: list[bytes] = []
-        for key in client.scan_iter(match=f"{prefix}*", count=10_000):
-            batch.append(key)
-            if len(batch) >= 10_000:
-                client.unlink(*batch)
-                batch = []
-        if batch:
-            client.unlink(*batch)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
@@ -256,7 +245,7 @@ def main() -> None:
             raise SystemExit(1)
     finally:
         if not args.keep:
-            cleanup(client, prefix, f"{ns}:")
+            delete_prefixed(client, prefix, f"{ns}:")
 
 
 if __name__ == "__main__":
