@@ -16,6 +16,8 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
+from events.mobile import japan_number_type
+
 JST = timezone(timedelta(hours=9), "JST")
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -63,7 +65,8 @@ def normalise_phone(value: str) -> str:
     text = value.translate(_FULL_WIDTH_DIGITS)
     fast = _plain_national_number(text)
     if fast is not None:
-        return _classified(phonenumbers.PhoneNumber(country_code=81, national_number=int(fast)))
+        _require_mobile(japan_number_type(fast))
+        return f"+81{fast}"  # E.164: the NSN never starts with 0 here
     for char in text:
         if not char.isascii() and unicodedata.category(char) == "Nd":
             raise ValueError("contains non-ASCII digits")
@@ -78,9 +81,9 @@ def normalise_phone(value: str) -> str:
 
 def _plain_national_number(text: str) -> str | None:
     """The NSN of a number in one of the plain shapes, without a full parse:
-    half the cost of a purchase's validation. phonenumbers still judges it
-    (``_classified``), so both paths accept exactly the same numbers
-    (tests/test_events.py checks them against each other)."""
+    half the cost of a purchase's validation. phonenumbers' own metadata
+    still judges it (``events.mobile``), so both paths accept exactly the
+    same numbers (tests/test_events.py checks them against each other)."""
     plain = _PLAIN_JP.fullmatch(text)
     if plain is not None:
         return plain.group(1)
@@ -95,11 +98,15 @@ def _classified(number: phonenumbers.PhoneNumber) -> str:
     # the same metadata), so one classification serves both checks: it is the
     # costliest step of parsing a purchase (bench/throughput.py).
     kind = phonenumbers.number_type(number) if number.country_code == 81 else None
+    _require_mobile(kind)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _require_mobile(kind: int | None) -> None:
     if kind is None or kind == phonenumbers.PhoneNumberType.UNKNOWN:
         raise ValueError("is not a valid Japanese phone number")
     if kind != _MOBILE:
         raise ValueError("is not a Japanese mobile number (070/080/090); 050 and 020 are refused")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _phone(value: Any) -> Any:

@@ -167,3 +167,32 @@ def test_the_plain_phone_fast_path_accepts_exactly_what_a_full_parse_accepts(
     except ValueError:
         fast = "refused"
     assert fast == _full_parse(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    lead=st.text(alphabet="0123456789", min_size=1, max_size=4),
+    rest=st.text(alphabet="0123456789", min_size=4, max_size=13),
+)
+def test_the_compiled_japanese_number_types_are_phonenumbers_own(lead: str, rest: str) -> None:
+    import phonenumbers
+
+    from events.mobile import japan_number_type
+
+    nsn = (lead + rest).lstrip("0") or "1"
+    number = phonenumbers.PhoneNumber(country_code=81, national_number=int(nsn))
+    assert japan_number_type(nsn) == phonenumbers.number_type(number)
+
+
+def test_every_japanese_number_range_gets_phonenumbers_own_type() -> None:
+    """Each three-digit lead at every length JP numbers have: no range is missed."""
+    import phonenumbers
+
+    from events.mobile import japan_number_type
+
+    for lead in range(100, 1000):
+        for length in range(8, 18):
+            for fill in "0", "5", "9":
+                nsn = str(lead) + fill * (length - 3)
+                number = phonenumbers.PhoneNumber(country_code=81, national_number=int(nsn))
+                assert japan_number_type(nsn) == phonenumbers.number_type(number), nsn
