@@ -1,7 +1,8 @@
 """Idempotency records: one per ``event_id``, with the digest of its payload.
 
-``queued`` is written atomically with the enqueue (see workers/publisher), and
-``done`` atomically with the event's effect. A refused event loses its record,
+The digest is written atomically with the enqueue (see workers/publisher),
+and status ``done`` atomically with the event's effect; a record with no
+status is queued. A refused event loses its record,
 so publishing it again after a fix works.
 """
 

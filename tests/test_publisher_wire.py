@@ -4,6 +4,7 @@ store computes: it builds both by hand because it is the publish hot path."""
 from __future__ import annotations
 
 import json
+import uuid
 
 from dramatiq import Message
 
@@ -11,6 +12,7 @@ from events import Event
 from store.codec import digest
 from subcycle.bootstrap import App
 from tests.support import cancellation, event, purchase
+from workers.publisher import BATCH, _message_ids
 
 
 def stored(app: App, queue: str) -> tuple[str, bytes]:
@@ -59,3 +61,42 @@ def test_the_claimed_digest_is_the_stores_digest(app: App) -> None:
         claimed = app.client.hget(app.store.keys.event(sent.event_id), "digest")
         assert claimed is not None
         assert claimed.decode() == digest(json.loads(json.dumps(sent.wire())))
+
+
+def test_a_publish_of_many_batches_keeps_each_queues_order_and_answers_per_event(
+    app: App,
+) -> None:
+    """Several script calls, one in flight while the next is encoded."""
+    first = cancellation("S0", "2026-06-15T20:30:00+09:00", event_id="c-0")
+    app.publisher.publish([first])
+    events: list[Event] = []
+    for i in range(2 * BATCH + 500):
+        if i % 3 == 0:
+            events.append(purchase(f"S{i}", event_id=f"p-{i}"))
+        else:
+            events.append(cancellation(f"S{i}", "2026-06-15T20:30:00+09:00", event_id=f"c-{i}"))
+    events[BATCH + 7] = first  # the same event again: a duplicate
+    reused = cancellation("S9", "2026-06-16T20:30:00+09:00", event_id="c-0")
+    events[2 * BATCH + 1] = reused  # its id with another payload
+
+    result = app.publisher.publish(events)
+
+    assert (result.duplicates, result.reused) == (1, ["c-0"])
+    assert result.enqueued == len(events) - 2
+    ns = app.broker.namespace
+    for queue, type_ in ("lifecycle", "SubscriptionPurchased"), ("cancellations", "Cancellation"):
+        rids = app.client.lrange(f"{ns}:{queue}", 0, -1)
+        bodies = app.client.hmget(f"{ns}:{queue}.msgs", rids)
+        got = [Message.decode(body).args[0]["event_id"] for body in bodies if body is not None]
+        want = [e.event_id for e in events if e.type.startswith(type_) and e.event_id != "c-0"]
+        if queue == "cancellations":
+            want.insert(0, "c-0")  # published first, on its own
+        assert got == want
+
+
+def test_message_ids_are_fresh_version_4_uuids() -> None:
+    ids = _message_ids(1000)
+    assert len(set(ids)) == 1000
+    for rid in ids:
+        parsed = uuid.UUID(rid)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, rid)

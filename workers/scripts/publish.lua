@@ -1,25 +1,39 @@
 -- Claim event ids and enqueue their messages, a batch per call, so a crash can
 -- never leave an id claimed without its message (or the reverse), and the
 -- server runs one script per batch instead of one per event.
--- For event i (1-based), with n events in the batch:
---   KEYS[3i-2] event record, KEYS[3i-1] queue list, KEYS[3i] queue messages hash
---   ARGV[3i-2] payload digest, ARGV[3i-1] redis message id, ARGV[3i] encoded message
+-- With q queues and n events in the batch:
+--   KEYS[2j-1] queue j's list, KEYS[2j] its messages hash (j = 1..q)
+--   KEYS[2q+i] event i's record (i = 1..n)
+--   ARGV[1] q; then for event i, ARGV[4i-2 .. 4i+1]: its queue's j, payload
+--   digest, redis message id, encoded message
+-- Each queue gets one HSET and one RPUSH for the whole batch, in event order.
 -- Returns, per event: 1 enqueued, 0 duplicate (same id, same payload), -1 id reused.
+local q = tonumber(ARGV[1])
+local ids, fields = {}, {}
+for j = 1, q do
+    ids[j], fields[j] = {}, {}
+end
 local answers = {}
-for i = 1, #KEYS / 3 do
-    local record, list, messages = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-    local digest = redis.call("hget", record, "digest")
-    if digest then
-        if digest == ARGV[3 * i - 2] then
-            answers[i] = 0
-        else
-            answers[i] = -1
-        end
-    else
-        redis.call("hset", record, "digest", ARGV[3 * i - 2], "status", "queued")
-        redis.call("hset", messages, ARGV[3 * i - 1], ARGV[3 * i])
-        redis.call("rpush", list, ARGV[3 * i - 1])
+for i = 1, #KEYS - 2 * q do
+    local record, a = KEYS[2 * q + i], 4 * i - 2
+    -- A record with no status is queued (store/events.py): one call claims it.
+    if redis.call("hsetnx", record, "digest", ARGV[a + 1]) == 1 then
+        local j, rid = tonumber(ARGV[a]), ARGV[a + 2]
+        local these, pairs = ids[j], fields[j]
+        these[#these + 1] = rid
+        pairs[#pairs + 1] = rid
+        pairs[#pairs + 1] = ARGV[a + 3]
         answers[i] = 1
+    elseif redis.call("hget", record, "digest") == ARGV[a + 1] then
+        answers[i] = 0
+    else
+        answers[i] = -1
+    end
+end
+for j = 1, q do
+    if #ids[j] > 0 then
+        redis.call("hset", KEYS[2 * j], unpack(fields[j]))
+        redis.call("rpush", KEYS[2 * j - 1], unpack(ids[j]))
     end
 end
 return answers
