@@ -40,24 +40,35 @@ class Script:
 
 
 class _Batch:
-    __slots__ = ("done", "error", "queue", "replies")
+    __slots__ = ("done", "error", "queue", "replies", "wake")
 
     def __init__(self, queue: Queue) -> None:
         self.queue = queue
         self.replies: list[Any] = []
         self.error: BaseException | None = None
         self.done = False
+        # Held until this batch is done, or its thread is to lead the next flush.
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class Coalescer:
-    """Runs the command batches of concurrent threads together (see module doc)."""
+    """Runs the command batches of concurrent threads together (see module doc).
+
+    Leader and followers: a thread that finds no flush in progress leads one,
+    sending every batch waiting then; the others wait, each on its own batch.
+    When the round trip is back the leader wakes every thread whose batch it
+    carried, and hands the lead to the first batch that came in meanwhile. So
+    a thread whose batch is done returns at once, never behind the next
+    round trip, and one round trip at a time is in flight per process.
+    """
 
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._scripts: dict[str, Script] = {}
+        self._lock = threading.Lock()
         self._waiting: list[_Batch] = []
-        self._waiting_lock = threading.Lock()
-        self._flushing = threading.Lock()
+        self._flushing = False
 
     def script(self, text: str) -> Script:
         script = Script(text)
@@ -71,16 +82,31 @@ class Coalescer:
         the error that stopped the round trip.
         """
         batch = _Batch(queue)
-        with self._waiting_lock:
+        with self._lock:
             self._waiting.append(batch)
-        with self._flushing:
-            if not batch.done:
-                with self._waiting_lock:
-                    batches, self._waiting = self._waiting, []
-                self._flush(batches)
+            follow, self._flushing = self._flushing, True
+        if follow:
+            batch.wake.acquire()  # done, or the lead is ours
+        if not batch.done:
+            self._lead(batch)
         if batch.error is not None:
             raise batch.error
         return batch.replies
+
+    def _lead(self, mine: _Batch) -> None:
+        with self._lock:
+            batches, self._waiting = self._waiting, []
+        try:
+            self._flush(batches)
+        finally:
+            for batch in batches:
+                if batch is not mine:
+                    batch.wake.release()
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0].wake.release()  # the next leader
+                else:
+                    self._flushing = False
 
     def _flush(self, batches: list[_Batch]) -> None:
         try:

@@ -147,3 +147,56 @@ def test_a_connection_lost_mid_reply_never_leaves_a_half_read_socket(
 
     # Whatever happened, the next batch reads its own replies, not stale ones.
     assert io.run(lambda p: (p.get(f"{key}:2"), p.get(f"{key}:1"))) == [b"two", b"one"]
+
+
+def test_a_thread_whose_batch_is_done_never_waits_behind_the_next_round_trip(
+    client: redis.Redis, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    io = Coalescer(client)
+    key = f"t{unique}:n"
+    send = io._roundtrip
+    trips: list[threading.Event] = []  # each round trip waits for its own gate
+    started = threading.Semaphore(0)
+
+    def gated(commands: Any) -> list[Any]:
+        gate = threading.Event()
+        trips.append(gate)
+        started.release()
+        assert gate.wait(10)
+        return send(commands)
+
+    monkeypatch.setattr(io, "_roundtrip", gated)
+    returned: dict[str, list[Any]] = {}
+
+    def run(name: str) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: returned.__setitem__(name, io.run(lambda p: p.incr(key)))
+        )
+        thread.start()
+        return thread
+
+    def queued(n: int) -> None:  # until n batches wait behind the flush in flight
+        for _ in range(500):
+            with io._lock:
+                if len(io._waiting) == n:
+                    return
+            threading.Event().wait(0.01)
+        raise AssertionError(f"{n} batch(es) never queued")
+
+    threads = [run("a")]
+    assert started.acquire(timeout=10)  # trip 1 carries a
+    threads += [run("x"), run("y")]
+    queued(2)
+    trips[0].set()
+    assert started.acquire(timeout=10)  # trip 2 carries x and y
+    threads.append(run("z"))
+    queued(1)
+    trips[1].set()
+    assert started.acquire(timeout=10)  # trip 3 carries z, and is held
+    for thread in threads[:3]:
+        thread.join(10)
+    # a, x and y are back while z's round trip is still out.
+    assert sorted(returned) == ["a", "x", "y"]
+    trips[2].set()
+    threads[3].join(10)
+    assert sorted(v for [v] in returned.values()) == [1, 2, 3, 4]
