@@ -2,8 +2,8 @@
 
 The digest is written atomically with the enqueue (see workers/publisher),
 and status ``done`` atomically with the event's effect; a record with no
-status is queued. A refused event loses its record,
-so publishing it again after a fix works.
+status is queued. A refused event loses its record, so publishing it again
+after a fix works.
 """
 
 from __future__ import annotations
