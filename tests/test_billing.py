@@ -150,3 +150,15 @@ def test_a_month_closed_late_after_a_later_month_loses_no_catch_up(app: App) -> 
     run(app, month_end("2026-06"))  # an operator backfills June after July
     assert charged(app, "2026-07") == {"S1": 550, "LATE": 550}
     assert charged(app, "2026-06") == {"S1": 550}
+
+
+def test_each_shard_reports_the_yen_of_its_new_charges_once(app: App) -> None:
+    run(app, purchase("S1"), purchase("S2", fee=330), month_end("2026-05"))
+    run(app, purchase("LATE", starts_on="2026-05-20", fee=880, at="2026-06-10T10:00:00+09:00"))
+    app.store.billing.register_close("2026-06", "run-1", app.deps.clock())
+    first = [app.store.billing.close_shard("2026-06", s, "run-1") for s in range(64)]
+    # June: 550 + 330 + 880; May caught up: LATE's 880.
+    assert sum(r.amount_jpy for r in first) == 550 + 330 + 880 + 880
+    assert sum(r.charged + r.caught_up for r in first) == 4
+    again = [app.store.billing.close_shard("2026-06", s, "run-1") for s in range(64)]
+    assert sum(r.amount_jpy for r in again) == 0

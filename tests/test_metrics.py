@@ -44,6 +44,14 @@ def test_processed_refused_and_poison_messages_are_counted(app: App) -> None:
     assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1]
 
 
+def test_a_month_end_close_counts_its_charges_and_their_yen(app: App) -> None:
+    before = value("subcycle_charges_recorded_total"), value("subcycle_charged_jpy_total")
+    run(app, purchase("S1"), purchase("S2", fee=330), month_end("2026-06"))
+    run(app, month_end("2026-06", event_id="month-end:2026-06:again"))  # adds nothing
+    after = value("subcycle_charges_recorded_total"), value("subcycle_charged_jpy_total")
+    assert (after[0] - before[0], after[1] - before[1]) == (2, 880)
+
+
 def test_counters_others_call_are_exposed() -> None:
     before = value("subcycle_messages_sent_total", channel="sms", kind="renewal_reminder")
     metrics.message_sent("sms", "renewal_reminder")

@@ -53,7 +53,9 @@ def shard_actor(deps: Deps) -> Callable[[str, int, str], None]:
         if not (isinstance(shard, int) and 0 <= shard < SHARDS):
             raise Rejected("invalid_task", f"shard: not in 0..{SHARDS - 1}: {shard!r}")
         result = deps.store.billing.close_shard(period, shard, str(run))
-        metrics.charge_recorded(count=result.charged + result.caught_up)
+        metrics.charge_recorded(
+            amount_jpy=result.amount_jpy, count=result.charged + result.caught_up
+        )
         # A fresh logger per shard, so a reconfigured structlog is honoured
         # (the module's proxy caches its configuration on first use).
         log = structlog.get_logger(__name__)
