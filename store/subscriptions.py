@@ -27,8 +27,10 @@ from store.keys import Keys
 from store.ledger import RedisLedger
 from store.lifecycle import project
 from store.records import Fact, HistoryEntry, Purchase, Subscription
+from store.settle import Settlement
 
 VERSION = "version"
+_SETTLED = 2  # scripts/commit.lua: applied, and the message settled with it
 _COMMIT = (resources.files("store") / "scripts" / "commit.lua").read_text()
 
 
@@ -87,7 +89,13 @@ class RedisSubscriptions:
         assert record is not None
         return Applied(record, record.history[0], duplicate=True)
 
-    def apply(self, subscription_id: str, fact: Fact, fingerprint: str) -> Applied:
+    def apply(
+        self,
+        subscription_id: str,
+        fact: Fact,
+        fingerprint: str,
+        settle: Settlement | None = None,
+    ) -> Applied:
         """Add one dated fact and refold; idempotent per ``fact.event_id``.
 
         Optimistic, in two steps: one read, then one script that applies every
@@ -95,6 +103,11 @@ class RedisSubscriptions:
         (``scripts/commit.lua``); a concurrent change makes it fail and the
         fact is folded again. The hot path of every cancellation: both steps
         go through the coalescer, so concurrent applies share round trips.
+
+        ``settle``: the queue message that carried the fact, settled by the
+        same script (store/settle.py). Only when the fact was applied: a
+        refused fact still has its refusal to record, and a duplicate commits
+        nothing, so their messages are acked the usual way.
         """
         sub_key = self._keys.subscription(subscription_id)
         facts_key = self._keys.facts(subscription_id)
@@ -130,16 +143,23 @@ class RedisSubscriptions:
             writes.hset(sub_key, "watermark", fields["watermark"])
             writes.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
             indexes.on_change(writes, self._keys, before, after)
-            if self._commit(sub_key, fields.get(VERSION, ""), writes):
+            entry = after.outcome_of(fact.event_id)
+            refused = entry is not None and entry.reason is not None
+            if self._commit(sub_key, fields.get(VERSION, ""), writes, None if refused else settle):
                 record = _fold(purchase, known, fields)
                 return Applied(record, record.outcome_of(fact.event_id))
 
-    def _commit(self, sub_key: str, version: str, writes: Any) -> bool:
-        args: list[Any] = [version]
+    def _commit(
+        self, sub_key: str, version: str, writes: Any, settle: Settlement | None = None
+    ) -> bool:
+        keys = [sub_key] if settle is None else [sub_key, settle.acks, settle.messages]
+        args: list[Any] = [version, "" if settle is None else settle.message_id]
         for command, _options in writes.command_stack:
             args.append(len(command))
             args.extend(command)
-        (applied,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, [sub_key], args))
+        (applied,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, keys, args))
+        if applied == _SETTLED and settle is not None:
+            settle.settled()
         return bool(applied)
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:

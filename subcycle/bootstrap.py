@@ -72,6 +72,7 @@ def build(
             unknown_subscription_backoff_ms=settings.unknown_subscription_backoff_ms,
         ),
         send_task=task_sender(broker),
+        settlement=broker.current_settlement,
     )
     deps.extras["otp"] = build_otp(settings, store)
     deps.extras["reminders"] = reminder_policy(settings)

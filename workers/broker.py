@@ -21,6 +21,7 @@ from typing import Any
 import dramatiq
 import redis
 import structlog
+from dramatiq import Message
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis
@@ -30,6 +31,7 @@ from dramatiq.middleware import CurrentMessage, Retries
 from events import JST
 from store.coalesce import Coalescer, Script
 from store.refusals import RedisRefusals
+from store.settle import Settlement
 from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
 from workers.poison import Poison, PoisonSink, verdict
@@ -65,24 +67,65 @@ class SubcycleBroker(RedisBroker):
 
     def use(self, io: Coalescer) -> None:
         self.io = io
+        self._settled: set[str] = set()
         dispatch: Any = self.scripts["dispatch"].script  # bytes, as Dramatiq read it
         text = dispatch.decode() if isinstance(dispatch, bytes) else dispatch
         self._dispatch_script = io.script(text)
 
+    def settlement(self, message: Message[Any] | MessageProxy) -> Settlement:
+        """What a commit needs to settle ``message`` as ``do_ack`` would
+        (store/settle.py); the consumer then skips that message's ack."""
+        rid = message.options["redis_message_id"]
+        queue = message.queue_name
+        return Settlement(
+            acks=f"{self.namespace}:__acks__.{self.broker_id}.{queue}",
+            messages=f"{self.namespace}:{queue}.msgs",
+            message_id=rid,
+            settled=lambda: self._settled.add(rid),
+        )
+
+    def current_settlement(self) -> Settlement | None:
+        """The settlement of the message this worker thread is handling."""
+        message = CurrentMessage.get_current_message()
+        if message is None or "redis_message_id" not in message.options:
+            return None
+        return self.settlement(message)
+
+    def was_settled(self, redis_message_id: str) -> bool:
+        """True once, for a message a commit settled: its ack is done."""
+        try:
+            self._settled.remove(redis_message_id)
+        except KeyError:
+            return False
+        return True
+
     def coalesced_ack(self, queue_name: str, redis_message_id: str) -> None:
         """Dramatiq's ``do_ack`` (same script, same arguments), coalesced."""
-        args = [
-            "ack",
+        self._coalesced_dispatch("ack", queue_name, redis_message_id)
+
+    def coalesced_fetch(self, queue_name: str, count: int) -> list[bytes | None]:
+        """Dramatiq's ``do_fetch``, coalesced: a busy consumer fetches a few
+        messages at a time, and its round trip joins the workers' own."""
+        fetched: list[bytes | None] = self._coalesced_dispatch("fetch", queue_name, count)
+        return fetched
+
+    def _coalesced_dispatch(self, command: str, queue_name: str, *args: Any) -> Any:
+        """``RedisBroker._dispatch(command)(queue_name, *args)`` through the coalescer."""
+        argv = [
+            command,
             current_millis(),
             queue_name,
             self.broker_id,
             self.heartbeat_timeout,
             self.dead_message_ttl,
-            self._should_do_maintenance("ack"),
+            self._should_do_maintenance(command),
             self._max_unpack_size(),  # type: ignore[no-untyped-call]
-            redis_message_id,
+            *args,
         ]
-        self.io.run(lambda pipe: self._dispatch_script.queue(pipe, [self.namespace], args))
+        (reply,) = self.io.run(
+            lambda pipe: self._dispatch_script.queue(pipe, [self.namespace], argv)
+        )
+        return reply
 
     @property
     def consumer_class(self) -> type[_RedisConsumer]:
@@ -92,20 +135,31 @@ class SubcycleBroker(RedisBroker):
 class _GuardedConsumer(_RedisConsumer):
     """Dramatiq's Redis consumer with a check between fetch and work.
 
-    ``__next__`` follows dramatiq 2.2's ``_RedisConsumer.__next__``; the only
-    change is ``verdict`` instead of a bare ``Message.decode``.
+    ``__next__`` follows dramatiq 2.2's ``_RedisConsumer.__next__``; the
+    changes are ``verdict`` instead of a bare ``Message.decode``, and the
+    fetch going through the coalescer.
     """
 
     broker: SubcycleBroker
 
     def ack(self, message: MessageProxy) -> None:
+        rid = message.options["redis_message_id"]
         try:
+            if self.broker.was_settled(rid):
+                return  # its commit took it off the queue (store/settle.py)
             # The current queue, as in Dramatiq: a delayed message is acked there.
-            self.broker.coalesced_ack(self.queue_name, message.options["redis_message_id"])
+            self.broker.coalesced_ack(self.queue_name, rid)
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
         finally:
             self.queued_message_ids.discard(message.message_id)
+
+    def nack(self, message: MessageProxy) -> None:
+        if self.broker.was_settled(message.options["redis_message_id"]):
+            # Its commit already took it off the queue: nothing to dead-letter.
+            self.queued_message_ids.discard(message.message_id)
+            return
+        super().nack(message)  # type: ignore[no-untyped-call]
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -121,7 +175,7 @@ class _GuardedConsumer(_RedisConsumer):
                     return MessageProxy(checked)
                 messages: list[bytes | None] = []
                 if self.outstanding_message_count < self.prefetch:
-                    self.message_cache = messages = self.broker.do_fetch(
+                    self.message_cache = messages = self.broker.coalesced_fetch(
                         self.queue_name, self.prefetch - self.outstanding_message_count
                     )
                 if not messages:

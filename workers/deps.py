@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from store.redis import RedisStore
+from store.settle import Settlement
 from workers.gateway.delivery import Delivery
 from workers.publisher import Publisher
 
@@ -18,6 +19,10 @@ class RetryPolicy:
 
     unknown_subscription_retries: int = 5
     unknown_subscription_backoff_ms: int = 250
+
+
+def _no_message() -> Settlement | None:
+    return None
 
 
 def _no_tasks(name: str, args: tuple[Any, ...]) -> None:
@@ -36,3 +41,6 @@ class Deps:
     extras: dict[str, Any] = field(default_factory=dict)
     # Enqueues a task actor's message: (task name, args). See workers/tasks.py.
     send_task: Callable[[str, tuple[Any, ...]], None] = field(default=_no_tasks)
+    # The queue message being handled, for a commit that is its last effect
+    # to settle it (store/settle.py); None outside a worker.
+    settlement: Callable[[], Settlement | None] = field(default=_no_message)

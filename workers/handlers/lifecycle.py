@@ -78,7 +78,11 @@ def _apply(
     deps: Deps,
 ) -> Applied:
     fact = Fact(event.event_id, event.type, event.occurred_at, kind)
-    applied = deps.store.subscriptions.apply(subscription_id, fact, digest(event.wire()))
+    # The commit is this message's last effect unless the fact is refused
+    # (its refusal is recorded below), so it may settle the message.
+    applied = deps.store.subscriptions.apply(
+        subscription_id, fact, digest(event.wire()), settle=deps.settlement()
+    )
     entry = applied.entry
     outcome = entry.outcome if entry else "applied"
     log.info(
