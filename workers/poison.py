@@ -90,6 +90,14 @@ def _problem(
         return "wrong_queue", f"actor {actor.actor_name} does not consume {queue_name!r}"
     if not isinstance(message.kwargs, dict):
         return "malformed_message", "kwargs: not an object"
+    arity = _positional_only_arity(actor.fn)
+    if (
+        arity is not None
+        and not message.kwargs
+        and isinstance(message.args, (list, tuple))
+        and len(message.args) == arity
+    ):
+        return None  # the common case (every event actor takes one argument), without bind
     try:
         _signature(actor.fn).bind(*message.args, **message.kwargs)
     except TypeError as e:
@@ -100,6 +108,17 @@ def _problem(
 @functools.cache
 def _signature(fn: Callable[..., Any]) -> inspect.Signature:
     return inspect.signature(fn)
+
+
+@functools.cache
+def _positional_only_arity(fn: Callable[..., Any]) -> int | None:
+    """How many arguments ``fn`` takes when it takes a fixed number of plain
+    ones (no defaults, no ``*``/``**``), so a match needs no ``bind``."""
+    params = _signature(fn).parameters.values()
+    plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if all(p.kind in plain and p.default is inspect.Parameter.empty for p in params):
+        return len(params)
+    return None
 
 
 def _cause(e: BaseException) -> str:
