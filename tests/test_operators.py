@@ -14,6 +14,7 @@ from subcycle.bootstrap import App
 from subcycle.cli import main
 from tests.poison_support import put_raw
 from tests.support import cancellation, purchase, run
+from workers.queues import queue_depths
 
 URL = ["--redis-url", "redis://the-test-app"]
 
@@ -195,3 +196,19 @@ def test_a_retried_event_is_dead_lettered_once_not_once_per_copy(
     assert cli.client.zcard(f"{cli.broker.namespace}:cancellations.XQ") == 1
     [letter] = out_json(capsys, "dead-letters", "list")  # type: ignore[misc]
     assert letter["recorded"] is True
+
+
+def test_a_stopped_worker_is_no_longer_counted_but_its_heartbeat_stays_for_maintenance(
+    app: App,
+) -> None:
+    run(app, purchase("S1"))  # real Dramatiq workers, stopped at the end
+    depths = queue_depths(
+        app.client,
+        app.settings.queue_namespace,
+        app.store.refusals,
+        heartbeat_timeout_ms=app.settings.heartbeat_timeout_ms,
+    )
+    assert {d.workers for d in depths} == {0}
+    heartbeats = f"{app.settings.queue_namespace}:__heartbeats__"
+    # Still listed, dated back: the next maintenance requeues what it held.
+    assert app.client.zscore(heartbeats, app.broker.broker_id) == 0

@@ -51,12 +51,29 @@ class Recovery(Middleware):
         if stop is not None:
             stop.set()
 
+    def after_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        """Leave as a dead worker would, at once: ``subcycle queues`` stops
+        counting this one, and anything it still held is requeued by the
+        next maintenance of any live worker (never by none: the heartbeat
+        stays, only its time goes back)."""
+        if self._stops:  # another Worker on this broker still runs and beats
+            return
+        try:
+            retire(broker)
+        except redis.RedisError as e:  # Redis away: the heartbeat simply times out
+            log.warning("retire_failed", error=f"{type(e).__name__}: {e}")
+
     def _run(self, broker: Broker, stop: threading.Event) -> None:
         while not stop.wait(self.interval_ms / 1000):
             try:
                 maintain(broker)
             except Exception as e:  # Redis away: the worker reconnects; so do we
                 log.warning("maintenance_failed", error=f"{type(e).__name__}: {e}")
+
+
+def retire(broker: Any) -> None:
+    """Date this broker's heartbeat back to the epoch: dead for every reader."""
+    broker.client.zadd(f"{broker.namespace}:__heartbeats__", {broker.broker_id: 0})
 
 
 def maintain(broker: Any) -> None:
