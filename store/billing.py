@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from store.calendar import period_from_index, period_index
+from store.calendar import month_index, period_from_index, period_index
 from store.records import Subscription
 
 SHARDS = 64
@@ -91,8 +91,8 @@ def shard_of(subscription_id: str) -> int:
 def span_of(sub: Subscription | None) -> Span | None:
     if sub is None or sub.monthly_started_on is None:
         return None
-    start = period_index(f"{sub.monthly_started_on:%Y-%m}")
-    end = None if sub.service_until is None else period_index(f"{sub.service_until:%Y-%m}")
+    start = month_index(sub.monthly_started_on)
+    end = None if sub.service_until is None else month_index(sub.service_until)
     return Span(start, end, sub.monthly_fee_jpy)
 
 

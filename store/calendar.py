@@ -36,6 +36,11 @@ def period_index(period: str) -> int:
     return int(period[:4]) * 12 + int(period[5:7]) - 1
 
 
+def month_index(day: date) -> int:
+    """``period_index(period_of(day))``, without the text."""
+    return day.year * 12 + day.month - 1
+
+
 def period_from_index(index: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 

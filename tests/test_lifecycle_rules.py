@@ -6,8 +6,10 @@ import itertools
 from datetime import date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from store.calendar import END_OF_TIME, term_expires_on
+from store.calendar import END_OF_TIME, month_index, period_index, period_of, term_expires_on
 from store.lifecycle import project
 from store.records import Fact, Purchase
 
@@ -173,3 +175,8 @@ def test_the_term_end_applies_the_day_after_expiry_without_any_tick() -> None:
     assert project(annual(), [], ts("2026-07-31T23:59:59+09:00")).license_type == "Annual"
     sub = project(annual(), [], ts("2026-08-01T00:00:00+09:00"))
     assert (sub.license_type, str(sub.service_until)) == ("Expired", "2026-07-31")
+
+
+@given(st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
+def test_a_days_month_index_is_the_index_of_its_period(day: date) -> None:
+    assert month_index(day) == period_index(period_of(day))
