@@ -40,6 +40,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import redis
 from dramatiq import Message
@@ -113,6 +114,21 @@ def purchase(i: int, tag: str) -> dict[str, object]:
     }
 
 
+def queue_noops(pipe: Any, namespace: str, count: int) -> None:
+    """Queue ``count`` no-op messages, as Dramatiq stores them, on ``pipe``."""
+    for i in range(count):
+        rid = str(uuid.uuid4())
+        message = Message(
+            queue_name="bench",
+            actor_name="noop",
+            args=(cancellation(i, "X"),),
+            kwargs={},
+            options={"redis_message_id": rid},
+        )
+        pipe.hset(f"{namespace}:bench.msgs", rid, message.encode())
+        pipe.rpush(f"{namespace}:bench", rid)
+
+
 def noop_rate(client: redis.Redis, args: argparse.Namespace, module: str) -> float:
     namespace = f"benchnoop{uuid.uuid4().hex[:8]}"
     env = {"BENCH_REDIS_URL": URL, "BENCH_NAMESPACE": namespace}
@@ -120,17 +136,7 @@ def noop_rate(client: redis.Redis, args: argparse.Namespace, module: str) -> flo
     try:
         beating(client, namespace, args.processes)
         with client.pipeline(transaction=False) as pipe:
-            for i in range(args.count):
-                rid = str(uuid.uuid4())
-                message = Message(
-                    queue_name="bench",
-                    actor_name="noop",
-                    args=(cancellation(i, "X"),),
-                    kwargs={},
-                    options={"redis_message_id": rid},
-                )
-                pipe.hset(f"{namespace}:bench.msgs", rid, message.encode())
-                pipe.rpush(f"{namespace}:bench", rid)
+            queue_noops(pipe, namespace, args.count)
             started = time.monotonic()
             pipe.execute()
         wait_for(lambda: drained(client, namespace, "bench"), 600, poll=0.01)

@@ -24,13 +24,20 @@ import uuid
 from pathlib import Path
 
 import redis
-from dramatiq import Message
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from throughput import URL, beating, cancellation, drained, purchase, workers  # noqa: E402
+from throughput import (  # noqa: E402
+    URL,
+    beating,
+    cancellation,
+    drained,
+    purchase,
+    queue_noops,
+    workers,
+)
 
 from events import parse_event  # noqa: E402
 from store.connection import connect  # noqa: E402
@@ -85,17 +92,7 @@ def bare(client: redis.Redis, args: argparse.Namespace) -> tuple[float, float, f
         beating(client, namespace, args.processes)
         measure = Measure(client, group)
         with client.pipeline(transaction=False) as pipe:
-            for i in range(args.count):
-                rid = str(uuid.uuid4())
-                message = Message(
-                    queue_name="bench",
-                    actor_name="noop",
-                    args=(cancellation(i, "X"),),
-                    kwargs={},
-                    options={"redis_message_id": rid},
-                )
-                pipe.hset(f"{namespace}:bench.msgs", rid, message.encode())
-                pipe.rpush(f"{namespace}:bench", rid)
+            queue_noops(pipe, namespace, args.count)
             measure.start()
             pipe.execute()
         wait_for(lambda: drained(client, namespace, "bench"), 600, poll=0.01)
