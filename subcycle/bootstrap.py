@@ -18,7 +18,7 @@ from store.redis import RedisStore
 from subcycle.annual_config import build_gateway, reminder_policy
 from subcycle.otp_config import build_otp
 from subcycle.settings import Settings
-from workers.actors import declare_actors
+from workers.actors import current_retries, declare_actors
 from workers.broker import BrokerSettings, build_broker
 from workers.deps import Deps, RetryPolicy
 from workers.gateway.delivery import Delivery
@@ -73,6 +73,7 @@ def build(
         ),
         send_task=task_sender(broker),
         settlement=broker.current_settlement,
+        retries=current_retries,
     )
     deps.extras["otp"] = build_otp(settings, store)
     deps.extras["reminders"] = reminder_policy(settings)

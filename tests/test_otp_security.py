@@ -26,7 +26,7 @@ from tests.otp_support import (
     with_secret,
     wrong,
 )
-from tests.support import PHONE, event, run
+from tests.support import PHONE, event, purchase, run
 from workers.otp import derive_code
 
 STRANGER = "+818099998888"
@@ -180,3 +180,37 @@ def test_without_a_server_secret_a_request_is_refused_and_nothing_is_sent(
     [refused] = app.store.refusals.list()
     assert refused.reason == "otp_secret_missing"
     assert outbox(app) == []
+
+
+def test_a_code_asked_for_while_the_purchase_is_still_on_its_way_is_sent_when_it_lands(
+    make_app: Callable[..., App], clock: Clock
+) -> None:
+    # Published together, handled on two queues: here the purchase lands
+    # after the request's first run, which waits for it a bounded while.
+    app = with_secret(make_app, unknown_subscription_retries=5, unknown_subscription_backoff_ms=50)
+    newcomer = "+819011112222"
+    request = event(
+        "OtpRequested", phone=newcomer, channel="sms", occurred_at=clock.now.isoformat()
+    )
+    app.publisher.publish([request])
+    app.publisher.publish([purchase("S-new", phone=newcomer)], delay_ms=150)
+
+    report = run(app)
+
+    [message] = outbox(app, newcomer)
+    assert message["kind"] == "verification_code"
+    assert report.counts["retried"] >= 1
+    assert otp(app).verify(newcomer, code_in(message), clock.now) == "ok"
+
+
+def test_a_stranger_s_request_waits_its_bounded_retries_then_sends_nothing(
+    app: App, clock: Clock
+) -> None:
+    report = run(
+        app, event("OtpRequested", phone=STRANGER, channel="sms", occurred_at=clock.now.isoformat())
+    )
+
+    assert outbox(app, STRANGER) == []
+    assert report.counts["retried"] == app.settings.unknown_subscription_retries
+    assert report.counts.get("dead_lettered", 0) == 0
+    assert otp(app).status(STRANGER, clock.now) == "code_sent"

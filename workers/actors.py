@@ -17,7 +17,7 @@ from store.codec import digest
 from store.errors import Refusal, UnknownSubscription
 from store.refusals import RefusedEvent
 from workers.deps import Deps
-from workers.errors import Rejected
+from workers.errors import Rejected, RetryLater
 from workers.handlers import HANDLERS, TASKS, Handler
 
 log = structlog.get_logger(__name__)
@@ -101,11 +101,19 @@ def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, dep
         _reject(deps, event.wire(), queue, e.reason, e.detail, event)
     except Refusal as e:
         _reject(deps, event.wire(), queue, e.reason, e.detail, event)
+    except RetryLater as e:
+        log.info("waiting", reason=e.reason, retries=_retries(), delay_ms=e.delay_ms)
+        raise dramatiq.Retry(str(e), delay=e.delay_ms) from e
+
+
+def current_retries() -> int | None:
+    """How many times the message being handled was retried; None outside a worker."""
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) if message is not None else None
 
 
 def _retries() -> int:
-    message = CurrentMessage.get_current_message()
-    return int(message.options.get("retries", 0)) if message is not None else 0
+    return current_retries() or 0
 
 
 def _reject(

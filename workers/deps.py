@@ -25,6 +25,10 @@ def _no_message() -> Settlement | None:
     return None
 
 
+def _not_in_a_worker() -> int | None:
+    return None
+
+
 def _no_tasks(name: str, args: tuple[Any, ...]) -> None:
     raise RuntimeError(f"no task sender wired: cannot send {name}")
 
@@ -44,3 +48,6 @@ class Deps:
     # The queue message being handled, for a commit that is its last effect
     # to settle it (store/settle.py); None outside a worker.
     settlement: Callable[[], Settlement | None] = field(default=_no_message)
+    # How many times the message being handled was retried; None outside a
+    # worker, where nothing can be retried later.
+    retries: Callable[[], int | None] = field(default=_not_in_a_worker)

@@ -13,3 +13,13 @@ class Rejected(WorkerError):
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
         super().__init__(f"{reason}: {detail}")
+
+
+class RetryLater(WorkerError):
+    """Run this message again after ``delay_ms``: what it needs may be on its
+    way on another queue (a purchase racing the request that needs it)."""
+
+    def __init__(self, reason: str, delay_ms: int) -> None:
+        self.reason = reason
+        self.delay_ms = delay_ms
+        super().__init__(f"{reason}: again in {delay_ms} ms")

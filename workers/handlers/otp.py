@@ -17,6 +17,7 @@ from store.codec import digest
 from store.errors import EventIdReused, Refusal
 from store.otp import Decision, RequestKind
 from workers.deps import Deps
+from workers.errors import RetryLater
 from workers.gateway.base import OutgoingMessage, PermanentFailure
 from workers.messages.otp import Channel, message_text
 from workers.otp import Otp, OtpNotConfigured, new_code_id, otp_of
@@ -89,6 +90,7 @@ def _deliver(
         return
     locale = decision.locale
     if locale is None:
+        _wait_for_a_racing_purchase(deps)
         # No contract: same state machine, nothing ever sent (no enumeration).
         log.info("verification_code_not_delivered", reason="no_contract")
         return
@@ -106,3 +108,16 @@ def _deliver(
     except PermanentFailure as e:
         raise Refusal("provider_refused", e.reason) from None
     log.info("verification_code_delivered", channel=channel, delivered=delivered)
+
+
+def _wait_for_a_racing_purchase(deps: Deps) -> None:
+    """A number with no contract yet may be racing its purchase, published
+    with it and handled on another queue: the request runs again a bounded
+    number of times, with the back-off a cancellation waits for its purchase,
+    before nothing is sent. Each run is the same request (its first decision
+    comes back), so nothing counts twice; the status is ``code_sent`` all
+    along, as for any number."""
+    retries = deps.retries()
+    if retries is not None and retries < deps.retry.unknown_subscription_retries:
+        delay_ms = deps.retry.unknown_subscription_backoff_ms * 2**retries
+        raise RetryLater("no_contract_yet", delay_ms)
