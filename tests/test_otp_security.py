@@ -187,7 +187,7 @@ def test_a_code_asked_for_while_the_purchase_is_still_on_its_way_is_sent_when_it
 ) -> None:
     # Published together, handled on two queues: here the purchase lands
     # after the request's first run, which waits for it a bounded while.
-    app = with_secret(make_app, unknown_subscription_retries=5, unknown_subscription_backoff_ms=50)
+    app = with_secret(make_app, unknown_subscription_retries=6, unknown_subscription_backoff_ms=50)
     newcomer = "+819011112222"
     request = event(
         "OtpRequested", phone=newcomer, channel="sms", occurred_at=clock.now.isoformat()
