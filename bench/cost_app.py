@@ -45,7 +45,7 @@ if KEYS[6] and redis.call("srem", KEYS[6], ARGV[6]) > 0 then
 end
 return 1
 """
-_scripts: dict[int, Script] = {}
+_scripts: dict[int, Script] = {}  # per coalescer, made once
 
 
 def parse_only(event: CancellationRequested, deps: Deps) -> None:
@@ -65,7 +65,9 @@ def read_only(event: CancellationRequested, deps: Deps) -> None:
 
 def lua_upper_bound(event: CancellationRequested, deps: Deps) -> None:
     io = deps.store.io
-    script = _scripts.setdefault(id(io), io.script(_LUA))
+    script = _scripts.get(id(io))
+    if script is None:
+        script = _scripts[id(io)] = io.script(_LUA)
     fingerprint = digest(event.wire())
     fact = Fact(event.event_id, event.type, event.occurred_at, event.kind)
     sid, keys = event.subscription_id, deps.store.keys

@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,25 +130,72 @@ def queue_noops(pipe: Any, namespace: str, count: int) -> None:
         pipe.rpush(f"{namespace}:bench", rid)
 
 
-def noop_rate(client: redis.Redis, args: argparse.Namespace, module: str) -> float:
+def cpu_seconds(group: subprocess.Popen[bytes]) -> float:
+    """User and system time of every live process in ``group``'s process group."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group.pid:  # its process group: start_new_session=True
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cpu(client: redis.Redis) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+@dataclass(frozen=True)
+class Sample:
+    rate: float  # messages per second
+    worker_us: float  # CPU of the worker processes per message
+    redis_us: float  # CPU of the Redis server per message
+
+
+class Measure:
+    """Rate and CPU per message from ``start()`` to ``stop(count)``."""
+
+    def __init__(self, client: redis.Redis, group: subprocess.Popen[bytes]) -> None:
+        self.client, self.group = client, group
+
+    def start(self) -> None:
+        self.cpu, self.rcpu = cpu_seconds(self.group), redis_cpu(self.client)
+        self.t0 = time.monotonic()
+
+    def stop(self, count: int) -> Sample:
+        elapsed = time.monotonic() - self.t0
+        worker_us = (cpu_seconds(self.group) - self.cpu) / count * 1e6
+        redis_us = (redis_cpu(self.client) - self.rcpu) / count * 1e6
+        return Sample(count / elapsed, worker_us, redis_us)
+
+
+def noop_rate(client: redis.Redis, args: argparse.Namespace, module: str) -> Sample:
     namespace = f"benchnoop{uuid.uuid4().hex[:8]}"
     env = {"BENCH_REDIS_URL": URL, "BENCH_NAMESPACE": namespace}
-    procs = workers(module, env, args)
+    (group,) = workers(module, env, args)
     try:
         beating(client, namespace, args.processes)
+        measure = Measure(client, group)
         with client.pipeline(transaction=False) as pipe:
             queue_noops(pipe, namespace, args.count)
-            started = time.monotonic()
+            measure.start()
             pipe.execute()
         wait_for(lambda: drained(client, namespace, "bench"), 600, poll=0.01)
-        return args.count / (time.monotonic() - started)
+        return measure.stop(args.count)
     finally:
-        for p in procs:
-            kill_group(p)
+        kill_group(group)
         delete_prefixed(client, f"{namespace}:")
 
 
-def subcycle_rate(client: redis.Redis, args: argparse.Namespace) -> float:
+def subcycle_rate(
+    client: redis.Redis,
+    args: argparse.Namespace,
+    module: str = "subcycle.worker_app",
+    extra_env: dict[str, str] | None = None,
+) -> Sample:
     unique = uuid.uuid4().hex[:8]
     env = {
         "SUBCYCLE_REDIS_URL": URL,
@@ -155,6 +203,7 @@ def subcycle_rate(client: redis.Redis, args: argparse.Namespace) -> float:
         "SUBCYCLE_QUEUE_NAMESPACE": f"benchq{unique}",
         "SUBCYCLE_LOG_LEVEL": "WARNING",
         "SUBCYCLE_LOG_FORMAT": "json",
+        **(extra_env or {}),
     }
     settings = Settings(
         redis_url=URL,
@@ -163,23 +212,23 @@ def subcycle_rate(client: redis.Redis, args: argparse.Namespace) -> float:
     )
     app = build(settings, client=connect(URL))
     ns = settings.queue_namespace
-    procs = workers("subcycle.worker_app", env, args, "lifecycle", "cancellations")
+    (group,) = workers(module, env, args, "lifecycle", "cancellations")
     try:
         beating(client, ns, args.processes)
         app.publisher.publish(parse_event(purchase(i, "B")) for i in range(args.count))
         wait_for(lambda: drained(client, ns, "lifecycle"), 900, poll=0.1)
         events = [parse_event(cancellation(i, "B")) for i in range(args.count)]
-        started = time.monotonic()
+        measure = Measure(client, group)
+        measure.start()
         app.publisher.publish(events)
         wait_for(lambda: drained(client, ns, "cancellations"), 900, poll=0.01)
-        rate = args.count / (time.monotonic() - started)
+        sample = measure.stop(args.count)
         refused = len(app.store.refusals.list())
         if refused:
             print(f"  warning: {refused} cancellation(s) refused")
-        return rate
+        return sample
     finally:
-        for p in procs:
-            kill_group(p)
+        kill_group(group)
         delete_prefixed(client, env["SUBCYCLE_KEY_PREFIX"], f"{ns}:")
 
 
@@ -215,14 +264,19 @@ def publish_rate(client: redis.Redis, lines: int) -> tuple[float, str]:
     return lines / seconds, done.stdout.strip()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=20_000)
+def add_worker_options(parser: argparse.ArgumentParser, *, count: int, rounds: int) -> None:
+    """The worker settings every measure here shares (``workers``), and its size."""
+    parser.add_argument("--count", type=int, default=count)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--prefetch", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=rounds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_worker_options(parser, count=20_000, rounds=3)
     parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     client = redis.Redis.from_url(URL)
     print(
@@ -232,10 +286,10 @@ def main() -> None:
     )
     rows: dict[str, list[float]] = {"bare": [], "plumbing": [], "floor": [], "ours": []}
     for n in range(1, args.rounds + 1):
-        rows["bare"].append(noop_rate(client, args, "bench.bare_app"))
-        rows["plumbing"].append(noop_rate(client, args, "bench.noop_app"))
-        rows["floor"].append(noop_rate(client, args, "bench.floor_app"))
-        rows["ours"].append(subcycle_rate(client, args))
+        rows["bare"].append(noop_rate(client, args, "bench.bare_app").rate)
+        rows["plumbing"].append(noop_rate(client, args, "bench.noop_app").rate)
+        rows["floor"].append(noop_rate(client, args, "bench.floor_app").rate)
+        rows["ours"].append(subcycle_rate(client, args).rate)
         bare, plumbing, floor, ours = (rows[k][-1] for k in rows)
         print(
             f"round {n}: bare {bare:6.0f} msg/s | our broker, no-op {plumbing:6.0f} "

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import redis
 
 from store.codec import digest
 from store.records import Fact
 from store.settle import Settlement
+from store.subscriptions import Applied
 from subcycle.bootstrap import App
 from tests.support import cancellation, purchase, run
 from workers.broker import SubcycleBroker
@@ -41,7 +40,7 @@ class Message:
         )
 
 
-def cancel(app: App, sub: str, event_id: str, at: str, settle: Settlement | None) -> Any:
+def cancel(app: App, sub: str, event_id: str, at: str, settle: Settlement | None) -> Applied:
     event = cancellation(sub, at, event_id=event_id)
     fact = Fact(event.event_id, event.type, event.occurred_at, "monthly_service")
     return app.store.subscriptions.apply(sub, fact, digest(event.wire()), settle=settle)

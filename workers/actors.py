@@ -93,7 +93,7 @@ def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, dep
     try:
         handler(event, deps)
     except UnknownSubscription as e:
-        retries = _retries()
+        retries = current_retries() or 0
         if retries < deps.retry.unknown_subscription_retries:
             delay = deps.retry.unknown_subscription_backoff_ms * 2**retries
             log.info("waiting_for_purchase", retries=retries, delay_ms=delay)
@@ -102,7 +102,7 @@ def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, dep
     except Refusal as e:
         _reject(deps, event.wire(), queue, e.reason, e.detail, event)
     except RetryLater as e:
-        log.info("waiting", reason=e.reason, retries=_retries(), delay_ms=e.delay_ms)
+        log.info("waiting", reason=e.reason, retries=current_retries(), delay_ms=e.delay_ms)
         raise dramatiq.Retry(str(e), delay=e.delay_ms) from e
 
 
@@ -110,10 +110,6 @@ def current_retries() -> int | None:
     """How many times the message being handled was retried; None outside a worker."""
     message = CurrentMessage.get_current_message()
     return int(message.options.get("retries", 0)) if message is not None else None
-
-
-def _retries() -> int:
-    return current_retries() or 0
 
 
 def _reject(

@@ -76,13 +76,20 @@ class SubcycleBroker(RedisBroker):
         """What a commit needs to settle ``message`` as ``do_ack`` would
         (store/settle.py); the consumer then skips that message's ack."""
         rid = message.options["redis_message_id"]
-        queue = message.queue_name
         return Settlement(
-            acks=f"{self.namespace}:__acks__.{self.broker_id}.{queue}",
-            messages=f"{self.namespace}:{queue}.msgs",
+            acks=self.acks_key(message.queue_name),
+            messages=self.messages_key(message.queue_name),
             message_id=rid,
             settled=lambda: self._settled.add(rid),
         )
+
+    def acks_key(self, queue_name: str) -> str:
+        """This worker's set of fetched, unacked message ids (dispatch.lua's ``queue_acks``)."""
+        return f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+
+    def messages_key(self, queue_name: str) -> str:
+        """The queue's hash of message bodies (dispatch.lua's ``queue_messages``)."""
+        return f"{self.namespace}:{queue_name}.msgs"
 
     def current_settlement(self) -> Settlement | None:
         """The settlement of the message this worker thread is handling."""
@@ -187,14 +194,13 @@ class _GuardedConsumer(_RedisConsumer):
 
     def _move_aside(self, data: bytes | None, poison: Poison) -> None:
         broker = self.broker
-        acks = f"{broker.namespace}:__acks__.{broker.broker_id}.{self.queue_name}"
         while True:
             try:
                 broker.poison.move_aside(
                     broker.client,
                     lambda rid: broker.do_nack(self.queue_name, rid),
-                    acks,
-                    f"{broker.namespace}:{self.queue_name}.msgs",
+                    broker.acks_key(self.queue_name),
+                    broker.messages_key(self.queue_name),
                     data,
                     poison,
                     self.queue_name,
