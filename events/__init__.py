@@ -1,4 +1,5 @@
-"""What happened: the event models, their envelope and the catalogue.
+"""What happened: the event models, their envelope and the catalogue, and
+the rules every input is judged by at the edge.
 
 This package imports nothing else of subcycle's.
 """
@@ -21,7 +22,15 @@ from events.catalogue import (
     json_schema,
     queue_of,
 )
-from events.errors import InvalidEvent, parse_event, parse_event_json
+from events.edge import (
+    parse_event,
+    parse_event_json,
+    parse_upstream,
+    parse_upstream_json,
+    read_json,
+    refuse_reserved,
+)
+from events.errors import InvalidEvent, Problem
 from events.types import JST, normalise_phone
 
 __all__ = [
@@ -37,6 +46,7 @@ __all__ = [
     "InvalidEvent",
     "MobileNumberRegistrationSubmitted",
     "OtpRequested",
+    "Problem",
     "Queue",
     "RenewalConsentGiven",
     "SubscriptionExpiringSoon",
@@ -45,5 +55,9 @@ __all__ = [
     "normalise_phone",
     "parse_event",
     "parse_event_json",
+    "parse_upstream",
+    "parse_upstream_json",
     "queue_of",
+    "read_json",
+    "refuse_reserved",
 ]

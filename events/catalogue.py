@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import Field, TypeAdapter, model_validator
 
 from events.base import Event
-from events.types import Day, Identifier, Period, Phone
+from events.types import Day, Identifier, Period, Phone, Text
 
 Channel = Literal["sms", "voice"]
 Locale = Literal["ja", "en"]
@@ -26,9 +26,10 @@ class SubscriptionPurchased(Event):
     type: Literal["SubscriptionPurchased"] = "SubscriptionPurchased"
     subscription_id: Identifier
     phone: Phone
-    product: Annotated[str, Field(min_length=1, max_length=64)]
+    product: Text
     plan: Literal["annual", "monthly"]
-    term_years: Literal[1, 2, 3] | None = None
+    # An integer, never a boolean: strict int refuses ``true`` where Literal[1] took it.
+    term_years: Annotated[int, Field(ge=1, le=3)] | None = None
     starts_on: Day
     monthly_fee_jpy: Annotated[int, Field(ge=0, le=1_000_000)]
     locale: Locale = "ja"

@@ -1,9 +1,15 @@
-"""Value types shared by every event: timestamps with an offset, JST dates,
-Japanese mobile numbers, billing periods.
+"""Value types shared by every event, and the grammar of the edge (SPEC
+sections 2, 8 and 11): timestamps with a whole-minute offset, JST dates and
+billing months in a bounded calendar, Japanese mobile numbers, identifiers.
 
-Each type is an ``Annotated`` alias so pydantic validates it the same way in
-strict Python mode (actors re-validating a decoded message) and in JSON mode
-(``subcycle publish``), and exports a plain JSON Schema for upstream systems.
+Each type is an ``Annotated`` alias, so pydantic judges it the same way in
+strict Python mode (an actor re-validating a decoded message, our own code
+building a follow-up) and for ``subcycle publish`` or the HTTP API, and
+exports a plain JSON Schema for upstream systems. Every value is read in one
+canonical form: timestamps in +09:00, phones in E.164, dates as dates.
+
+Digits are ASCII: the patterns say ``[0-9]``, never ``\\d`` (which matches
+every Unicode digit, TRAPS), so ``２０２６-05`` is refused naming its field.
 """
 
 from __future__ import annotations
@@ -16,12 +22,30 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
+from events import ids
 from events.mobile import japan_number_type
 
 JST = timezone(timedelta(hours=9), "JST")
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The calendar every date and timestamp must fall in (JST), so no rule can
+# overflow on a date; a term or a month computed from one may pass its end.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2199, 12, 31)
+CALENDAR = f"{EARLIEST.isoformat()} … {LATEST.isoformat()} (JST)"
+MAX_OFFSET = timedelta(hours=14)
+
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# RFC 3339 with the seconds optional; the offset is Z or a whole minute.
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
+_DATE = re.compile(DATE_PATTERN)
+_PERIOD = re.compile(PERIOD_PATTERN)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+
 _FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－", "0123456789+-")
 _MOBILE = phonenumbers.PhoneNumberType.MOBILE
 # The shapes shops and upstream systems send almost always: +81 and a
@@ -30,30 +54,77 @@ _PLAIN_JP = re.compile(r"(?:\+81|0)([1-9][0-9]{8,9})")
 _HYPHENATED_JP = re.compile(r"0([0-9]{2})-([0-9]{4})-([0-9]{4})")
 
 
-def parse_timestamp(value: Any) -> Any:
+def in_calendar(day: date) -> bool:
+    return EARLIEST <= day <= LATEST
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO-8601 timestamp with an offset, in the calendar, as +09:00."""
     if isinstance(value, datetime):
         parsed = value
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise ValueError("timestamp has no offset (e.g. +09:00); it is never guessed")
     elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be an ISO-8601 timestamp with an offset") from None
+        parsed = _timestamp_text(value)
     else:
         raise ValueError("must be an ISO-8601 timestamp string with an offset")
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError("timestamp has no offset (e.g. +09:00); it is never guessed")
-    return parsed
+    offset = parsed.utcoffset()
+    assert offset is not None
+    if abs(offset) > MAX_OFFSET or offset % timedelta(minutes=1):
+        raise ValueError("offset must be a whole minute within ±14:00")
+    try:
+        local = parsed.astimezone(JST)
+    except OverflowError:
+        raise ValueError(f"must be within {CALENDAR}") from None
+    if not in_calendar(local.date()):
+        raise ValueError(f"must be within {CALENDAR}")
+    return local
 
 
-def _day(value: Any) -> Any:
+def _timestamp_text(value: str) -> datetime:
+    if _TIMESTAMP.fullmatch(value) is None:
+        if _DATE.fullmatch(value[:10]) and not re.search(r"(Z|[+-][0-9:]+)$", value[10:]):
+            raise ValueError("timestamp has no offset (e.g. +09:00); it is never guessed")
+        if not value.isascii():
+            raise ValueError("must be an ISO-8601 timestamp in ASCII digits, with an offset")
+        raise ValueError(
+            "must be an ISO-8601 timestamp with an offset, YYYY-MM-DDTHH:MM[:SS[.ffffff]]±HH:MM"
+        )
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a calendar date and time") from None
+
+
+def parse_day(value: Any) -> date:
+    """A date ``YYYY-MM-DD`` in ASCII digits, in the calendar."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE.match(value):
+        day = value
+    elif isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValueError("is not a calendar date") from None
-    raise ValueError("must be a date YYYY-MM-DD")
+    else:
+        raise ValueError("must be a date YYYY-MM-DD in ASCII digits")
+    if not in_calendar(day):
+        raise ValueError(f"must be within {CALENDAR}")
+    return day
+
+
+def parse_period(value: Any) -> str:
+    """A billing month ``YYYY-MM`` in ASCII digits, in the calendar."""
+    if not isinstance(value, str) or _PERIOD.fullmatch(value) is None:
+        raise ValueError("must be a billing month YYYY-MM in ASCII digits")
+    if not EARLIEST.year <= int(value[:4]) <= LATEST.year:
+        raise ValueError(f"must be within {EARLIEST:%Y-%m} … {LATEST:%Y-%m}")
+    return value
+
+
+def parse_identifier(value: Any) -> str:
+    if not ids.is_identifier(value):
+        raise ValueError(f"must be {ids.GRAMMAR}")
+    return str(value)
 
 
 def normalise_phone(value: str) -> str:
@@ -109,15 +180,15 @@ def _require_mobile(kind: int | None) -> None:
         raise ValueError("is not a Japanese mobile number (070/080/090); 050 and 020 are refused")
 
 
-def _phone(value: Any) -> Any:
+def _phone(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("must be a string")
     return normalise_phone(value)
 
 
-def _period(value: str) -> str:
-    if not _PERIOD.match(value):
-        raise ValueError("must be a billing month YYYY-MM")
+def _text(value: str) -> str:
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise ValueError("must not contain control characters")
     return value
 
 
@@ -125,10 +196,21 @@ Timestamp = Annotated[
     datetime,
     BeforeValidator(parse_timestamp),
     WithJsonSchema(
-        {"type": "string", "format": "date-time", "description": "ISO-8601 with offset"}
+        {
+            "type": "string",
+            "pattern": TIMESTAMP_PATTERN,
+            "description": "ISO-8601 with an offset (Z or ±HH:MM within ±14:00), "
+            f"within {CALENDAR}",
+        }
     ),
 ]
-Day = Annotated[date, BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
+Day = Annotated[
+    date,
+    BeforeValidator(parse_day),
+    WithJsonSchema(
+        {"type": "string", "pattern": DATE_PATTERN, "description": f"YYYY-MM-DD within {CALENDAR}"}
+    ),
+]
 Phone = Annotated[
     str,
     BeforeValidator(_phone),
@@ -142,8 +224,16 @@ Phone = Annotated[
 ]
 Period = Annotated[
     str,
-    Field(min_length=7, max_length=7),
-    AfterValidator(_period),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"}),
+    BeforeValidator(parse_period),
+    WithJsonSchema(
+        {"type": "string", "pattern": PERIOD_PATTERN, "description": "billing month YYYY-MM"}
+    ),
 ]
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")]
+Identifier = Annotated[
+    str,
+    BeforeValidator(parse_identifier),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 128, "pattern": IDENTIFIER_PATTERN}
+    ),
+]
+Text = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_text)]

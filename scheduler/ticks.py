@@ -17,19 +17,12 @@ from datetime import date, datetime, time, timedelta
 import structlog
 
 from events import JST, BillingCycleClosed, ExpiryTick
+from events.ids import expiry_tick_id, month_end_id
 from store.billing import RedisBilling
 from store.calendar import jst_date, period_from_index, period_index, period_of
 from workers.publisher import Publisher
 
 log = structlog.get_logger(__name__)
-
-
-def expiry_event_id(day: date) -> str:
-    return f"expiry:{day.isoformat()}"
-
-
-def month_end_event_id(period: str) -> str:
-    return f"month-end:{period}"
 
 
 def previous_period(now: datetime) -> str:
@@ -76,7 +69,7 @@ class Ticker:
         """Enqueue the expiry tick; False when that day's tick was already sent."""
         now = now or self.clock()
         day = expiry_tick_day(now, self.expiry_at)
-        tick = ExpiryTick(event_id=expiry_event_id(day), occurred_at=now)
+        tick = ExpiryTick(event_id=expiry_tick_id(day), occurred_at=now)
         enqueued = self.publisher.publish([tick]).enqueued == 1
         log.info("expiry_tick", event_id=tick.event_id, enqueued=enqueued)
         return enqueued
@@ -88,8 +81,7 @@ class Ticker:
         last, started = billing.last_closed_period(), billing.started_periods()
         due = months_to_close(now, last, started, self.first_period)
         closes = [
-            BillingCycleClosed(event_id=month_end_event_id(p), occurred_at=now, period=p)
-            for p in due
+            BillingCycleClosed(event_id=month_end_id(p), occurred_at=now, period=p) for p in due
         ]
         result = self.publisher.publish(closes)
         log.info("month_end_tick", periods=due, enqueued=result.enqueued)

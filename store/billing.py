@@ -29,6 +29,7 @@ from typing import Any
 import redis
 
 from store.calendar import month_index, period_from_index, period_index
+from store.keys import braced
 from store.records import Subscription
 
 SHARDS = 64
@@ -68,7 +69,7 @@ class BillingKeys:
         return f"{self.prefix}bill:close:{period}"
 
     def close_done(self, period: str, run: str) -> str:
-        return f"{self.prefix}bill:close:{period}:done:{run}"
+        return f"{self.prefix}bill:close:{period}:done:{braced(run)}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,23 @@
-"""Every Redis key subcycle writes, in one place, under one prefix."""
+"""Every Redis key subcycle writes, in one place, under one prefix.
+
+Ids never go raw into a key name. An id (a subscription, an event, a
+message, a phone number) is written between braces: ``sub:{SUB-1}``,
+``sub:{SUB-1}:facts``. No id may contain a brace (events/ids.py), so a key
+reads back to exactly one kind and one id, and no id can name, read or
+overwrite another record: ``SUB-1:facts`` is the subscription
+``sub:{SUB-1:facts}``, never a part of ``SUB-1``. (tests/test_keys.py proves
+it for every pair of ids the grammar allows.)
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+def braced(value: str) -> str:
+    if "{" in value or "}" in value:
+        raise ValueError(f"not an id: {value[:80]!r}")
+    return "{" + value + "}"
 
 
 @dataclass(frozen=True)
@@ -10,13 +25,25 @@ class Keys:
     prefix: str = "subcycle:"
 
     def subscription(self, subscription_id: str) -> str:
-        return f"{self.prefix}sub:{subscription_id}"
+        return f"{self.prefix}sub:{braced(subscription_id)}"
 
     def facts(self, subscription_id: str) -> str:
-        return f"{self.prefix}sub:{subscription_id}:facts"
+        return f"{self.prefix}sub:{braced(subscription_id)}:facts"
 
     def event(self, event_id: str) -> str:
-        return f"{self.prefix}event:{event_id}"
+        return f"{self.prefix}event:{braced(event_id)}"
+
+    def sent(self, message_id: str) -> str:
+        """A message the gateway accepted (workers/gateway/delivery.py)."""
+        return f"{self.prefix}sent:{braced(message_id)}"
+
+    @property
+    def outbox(self) -> str:
+        return f"{self.prefix}outbox"
+
+    @property
+    def scheduler_lease(self) -> str:
+        return f"{self.prefix}scheduler:lease"
 
     @property
     def expiry_index(self) -> str:
@@ -46,13 +73,13 @@ class Keys:
 
     # Verification codes (store/otp.py): per-number state, sends windows, history.
     def otp(self, phone: str) -> str:
-        return f"{self.prefix}otp:{phone}"
+        return f"{self.prefix}otp:{braced(phone)}"
 
     def otp_sends(self, phone: str) -> str:
-        return f"{self.prefix}otp:{phone}:sends"
+        return f"{self.prefix}otp:{braced(phone)}:sends"
 
     def otp_history(self, phone: str) -> str:
-        return f"{self.prefix}otp:{phone}:history"
+        return f"{self.prefix}otp:{braced(phone)}:history"
 
     @property
     def otp_sends_overall(self) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from events import JST
+from events.ids import term_end_id
 from store.calendar import jst_date, month_end, term_expires_on
 from store.records import (
     AUTO_RENEWAL_CANCELLED_NOTICE,
@@ -27,10 +28,6 @@ from store.records import (
 CONSENT = "RenewalConsentGiven"
 CANCELLATION = "CancellationRequested"
 TERM_ENDED = "AnnualTermEnded"
-
-
-def term_end_event_id(subscription_id: str, expires_on: object) -> str:
-    return f"term-end:{subscription_id}:{expires_on}"
 
 
 def project(purchase: Purchase, facts: Iterable[Fact], as_of: datetime) -> Subscription:
@@ -73,7 +70,7 @@ def _end_term_if_due(sub: Subscription, moment: datetime) -> None:
         return
     first_day = sub.expires_on + timedelta(days=1)
     at = datetime.combine(first_day, time(0), tzinfo=JST)
-    event_id = term_end_event_id(sub.subscription_id, sub.expires_on)
+    event_id = term_end_id(sub.subscription_id, sub.expires_on)
     if sub.auto_renewal:
         sub.plan = "monthly"
         sub.monthly_started_on = first_day

@@ -25,7 +25,7 @@ from workers.messages.reminders import renewal_url_problem
 if TYPE_CHECKING:
     from subcycle.settings import Settings
 
-_WINDOW = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_WINDOW = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])$")
 
 
 def _offsets(value: Any) -> tuple[int, ...]:

@@ -11,8 +11,8 @@ from typing import Any
 
 import structlog
 
-_E164_JP = re.compile(r"\+81(\d{1,2})(\d{4})(\d{4})\b")
-_NATIONAL = re.compile(r"\b0([789]0)-?(\d{4})-?(\d{4})\b")
+_E164_JP = re.compile(r"\+81([0-9]{1,2})([0-9]{4})([0-9]{4})\b")
+_NATIONAL = re.compile(r"\b0([789]0)-?([0-9]{4})-?([0-9]{4})\b")
 
 
 def mask_phone(text: str) -> str:

@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     # The scheduler (docs/billing.md): the daily expiry tick's JST time, the
     # first month closed on the very first start (default: the previous one),
     # the lease that keeps one replica active, how late a tick may still fire.
-    scheduler_expiry_time: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    scheduler_first_period: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    scheduler_expiry_time: str = Field(default="10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    scheduler_first_period: str | None = Field(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
     scheduler_lease_ttl_ms: int = Field(default=30_000, ge=500)
     scheduler_misfire_grace_s: int = Field(default=6 * 3_600, ge=1)
     # Tests and development only: fire both ticks every N seconds instead of

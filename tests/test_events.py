@@ -26,7 +26,7 @@ PURCHASE: dict[str, Any] = {
 def problems_of(raw: dict[str, Any]) -> list[str]:
     with pytest.raises(InvalidEvent) as caught:
         parse_event(raw)
-    return caught.value.problems
+    return [str(p) for p in caught.value.problems]
 
 
 def test_a_valid_purchase_is_accepted_and_its_phone_stored_in_e164() -> None:

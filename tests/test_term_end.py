@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from store.lifecycle import term_end_event_id
+from events.ids import term_end_id as term_end_event_id
 from store.records import Subscription
 from subcycle.bootstrap import App
 from tests.conftest import Clock

@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -15,12 +14,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from events.types import parse_period
 from store.errors import Refusal
 from store.ledger import Charge
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
 
 COLUMNS = ("subscription_id", "phone", "period", "amount_jpy")
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def register(sub: Any) -> None:
@@ -34,8 +33,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not _PERIOD.match(args.period):
-        raise UsageError(f"--period: expected YYYY-MM, got {args.period!r}")
+    try:
+        parse_period(args.period)
+    except ValueError as e:
+        raise UsageError(f"--period: {e}") from None
     app = open_app(args)
     charges = app.store.ledger.charges(args.period)
     try:

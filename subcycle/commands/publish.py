@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from events import Event, InvalidEvent, parse_event_json
+from events import Event, InvalidEvent, parse_upstream_json
 from store.codec import digest
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
 
@@ -32,7 +32,7 @@ def read_events(lines: list[str]) -> tuple[list[Event], list[str], dict[str, int
         if not line.strip():
             continue
         try:
-            event = parse_event_json(line)
+            event = parse_upstream_json(line)
         except InvalidEvent as e:
             problems.extend(f"line {number}: {problem}" for problem in e.problems)
             continue

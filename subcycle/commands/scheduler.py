@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     settings = app.settings
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     lease = Lease(
-        app.client, f"{settings.key_prefix}scheduler:lease", holder, settings.scheduler_lease_ttl_ms
+        app.client, app.store.keys.scheduler_lease, holder, settings.scheduler_lease_ttl_ms
     )
     service = SchedulerService(
         ticker_for(app),

@@ -17,10 +17,10 @@ class Delivery:
     def __init__(self, gateway: Gateway, client: redis.Redis, keys: Keys) -> None:
         self.gateway = gateway
         self._r = client
-        self._prefix = f"{keys.prefix}sent:"
+        self._keys = keys
 
     def already_sent(self, message_id: str) -> bool:
-        return bool(self._r.exists(self._prefix + message_id))
+        return bool(self._r.exists(self._keys.sent(message_id)))
 
     def deliver(self, message: OutgoingMessage, sent_at: datetime) -> bool:
         """True when this call delivered it; False when it had been delivered before."""
@@ -28,6 +28,6 @@ class Delivery:
             return False
         self.gateway.send(message, sent_at)
         # Recorded before the actor acks: a redelivery finds it and stops here.
-        self._r.set(self._prefix + message.message_id, sent_at.isoformat())
+        self._r.set(self._keys.sent(message.message_id), sent_at.isoformat())
         metrics.message_sent(message.channel, message.kind)
         return True

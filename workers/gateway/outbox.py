@@ -16,7 +16,7 @@ from workers.gateway.base import OutgoingMessage
 class OutboxGateway:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
-        self._key = f"{keys.prefix}outbox"
+        self._key = keys.outbox
 
     def send(self, message: OutgoingMessage, sent_at: datetime) -> None:
         row = {

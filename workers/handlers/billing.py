@@ -5,12 +5,12 @@ is; progress (shards done / total) is logged by every shard."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 import structlog
 
 from events import BillingCycleClosed
+from events.types import parse_period
 from store.billing import SHARDS
 from store.calendar import next_period, period_start
 from store.codec import digest
@@ -22,7 +22,6 @@ from workers.errors import Rejected
 log = structlog.get_logger(__name__)
 
 SHARD_TASK = "BillingShard"
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def close_billing_cycle(event: BillingCycleClosed, deps: Deps) -> None:
@@ -48,8 +47,10 @@ def close_billing_cycle(event: BillingCycleClosed, deps: Deps) -> None:
 
 def shard_actor(deps: Deps) -> Callable[[str, int, str], None]:
     def close_shard(period: str, shard: int, run: str) -> None:
-        if not (isinstance(period, str) and _PERIOD.match(period)):
-            raise Rejected("invalid_task", f"period: not YYYY-MM: {period!r}")
+        try:
+            parse_period(period)
+        except ValueError as e:
+            raise Rejected("invalid_task", f"period: {e}") from None
         if not (isinstance(shard, int) and 0 <= shard < SHARDS):
             raise Rejected("invalid_task", f"shard: not in 0..{SHARDS - 1}: {shard!r}")
         result = deps.store.billing.close_shard(period, shard, str(run))

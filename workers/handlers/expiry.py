@@ -22,10 +22,10 @@ from datetime import date, datetime, time, timedelta
 import structlog
 
 from events import JST, AnnualTermEnded, ExpiryTick, SubscriptionExpiringSoon
+from events.ids import reminder_id, term_end_id
 from store.calendar import jst_date
 from store.codec import digest
 from store.expiry import Advance, ExpiryIndex, PendingReminder
-from store.lifecycle import term_end_event_id
 from workers.deps import Deps
 from workers.handlers.reminders import policy_of
 
@@ -40,10 +40,6 @@ class TickReport:
     term_ends: int = 0
     reminders: int = 0
     duplicates: int = 0
-
-
-def reminder_event_id(subscription_id: str, expires_on: date, offset: int) -> str:
-    return f"reminder:{subscription_id}:{expires_on.isoformat()}:{offset}"
 
 
 def on_expiry_tick(event: ExpiryTick, deps: Deps) -> TickReport:
@@ -85,7 +81,7 @@ def _term_ended(subscription_id: str, expires_on: date) -> AnnualTermEnded:
     # the same payload whichever tick enqueues it.
     ended = datetime.combine(expires_on + timedelta(days=1), time(0), tzinfo=JST)
     return AnnualTermEnded(
-        event_id=term_end_event_id(subscription_id, expires_on),
+        event_id=term_end_id(subscription_id, expires_on),
         occurred_at=ended,
         subscription_id=subscription_id,
         expires_on=expires_on,
@@ -131,7 +127,7 @@ def _reminder(
     smaller = [o for o in offsets if o < offset]
     next_due = entry.expires_on - timedelta(days=smaller[-1]) if smaller else None
     event = SubscriptionExpiringSoon(
-        event_id=reminder_event_id(entry.subscription_id, entry.expires_on, offset),
+        event_id=reminder_id(entry.subscription_id, entry.expires_on, offset),
         occurred_at=tick.occurred_at,
         subscription_id=entry.subscription_id,
         expires_on=entry.expires_on,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import structlog
 
 from events import MobileNumberRegistrationSubmitted, OtpRequested
+from events.ids import otp_message_id
 from store.codec import digest
 from store.errors import EventIdReused, Refusal
 from store.otp import Decision, RequestKind
@@ -96,7 +97,7 @@ def _deliver(
         return
     code = otp.code_for(event.phone, decision.code_id)
     message = OutgoingMessage(
-        message_id=f"otp:{event.event_id}",
+        message_id=otp_message_id(event.event_id),
         to=event.phone,
         channel=channel,
         kind="verification_code",
