@@ -70,7 +70,7 @@ class Ticker:
         now = now or self.clock()
         day = expiry_tick_day(now, self.expiry_at)
         tick = ExpiryTick(event_id=expiry_tick_id(day), occurred_at=now)
-        enqueued = self.publisher.publish([tick]).enqueued == 1
+        enqueued = self.publisher.publish_derived([tick]).enqueued == 1
         log.info("expiry_tick", event_id=tick.event_id, enqueued=enqueued)
         return enqueued
 
@@ -83,7 +83,7 @@ class Ticker:
         closes = [
             BillingCycleClosed(event_id=month_end_id(p), occurred_at=now, period=p) for p in due
         ]
-        result = self.publisher.publish(closes)
+        result = self.publisher.publish_derived(closes)
         log.info("month_end_tick", periods=due, enqueued=result.enqueued)
         return due
 

@@ -52,5 +52,5 @@ def consent(sub: str, at: str, **extra: Any) -> Event:
 def run(app: App, *events: Event, threads: int = 2) -> DrainReport:
     """Publish, then let real Dramatiq workers settle every queue."""
     if events:
-        app.publisher.publish(events)
+        app.publisher.publish_derived(events)
     return drain(app.broker, threads=threads, horizon_s=10.0, poll_s=0.01, timeout_s=60)

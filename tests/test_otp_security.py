@@ -193,7 +193,7 @@ def test_a_code_asked_for_while_the_purchase_is_still_on_its_way_is_sent_when_it
         "OtpRequested", phone=newcomer, channel="sms", occurred_at=clock.now.isoformat()
     )
     app.publisher.publish([request])
-    app.publisher.publish([purchase("S-new", phone=newcomer)], delay_ms=150)
+    app.publisher.publish_derived([purchase("S-new", phone=newcomer)], delay_ms=150)
 
     report = run(app)
 

@@ -106,7 +106,8 @@ class DeadLetters:
             # Dropped before the publish: the republished event may be refused
             # again under the same id before this call returns.
             self._drop(letter)
-            result = self._publisher.publish([event])
+            # An operator puts back what subcycle itself refused: derived ids included.
+            result = self._publisher.publish_derived([event])
             if result.enqueued:
                 return "republished"
             if record is not None:

@@ -21,7 +21,7 @@ from importlib import resources
 
 import redis
 
-from events import Event, queue_of
+from events import Event, queue_of, refuse_reserved
 from store.codec import digest
 from store.keys import Keys
 
@@ -67,8 +67,20 @@ class Publisher:
         self._script = client.register_script(_SCRIPT)
         self._claims = client.register_script(_CLAIMS)
 
-    def publish(self, events: Iterable[Event], *, delay_ms: int | None = None) -> PublishResult:
-        """Enqueue ``events`` in batches, in order; at most one batch in flight.
+    def publish(self, events: Iterable[Event]) -> PublishResult:
+        """Enqueue upstream events: all of them, or none if any uses an id that
+        subcycle derives (``InvalidEvent``, ``reserved_event_id``)."""
+        chosen = list(events)
+        refuse_reserved(chosen)
+        return self.publish_derived(chosen)
+
+    def publish_derived(
+        self, events: Iterable[Event], *, delay_ms: int | None = None
+    ) -> PublishResult:
+        """Enqueue events subcycle made itself (ticks, their fan-out, an
+        operator's retry), whose ids may be derived ones.
+
+        In batches, in order; at most one batch in flight.
 
         While Redis runs one batch's script (on its own core), this thread
         encodes the next: a large publish costs about the greater of the two

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from events import JST, normalise_phone
+from events import JST, ExpiryTick, normalise_phone
+from events.ids import expiry_tick_id
 from subcycle.demo.story import Story
 from workers.gateway.outbox import OutboxGateway
 
@@ -78,9 +79,7 @@ def _tick(story: Story, clock: _DemoTime, day: str, label: str) -> None:
     at = datetime.fromisoformat(f"{day}T10:00:00+09:00")
     clock.now = at + timedelta(minutes=1)
     before = {p: len(_sms(story, p)) for _, p in (RENEWS, LAPSES)}
-    story.publish(
-        {"type": "ExpiryTick", "event_id": f"expiry:{day}", "occurred_at": at.isoformat()}, label
-    )
+    story.tick(ExpiryTick(event_id=expiry_tick_id(at.date()), occurred_at=at), label)
     story.settle()
     for _, phone in (RENEWS, LAPSES):
         for row in _sms(story, phone)[before[phone] :]:

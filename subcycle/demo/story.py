@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
-from events import InvalidEvent, parse_event
+from events import Event, InvalidEvent, parse_upstream
 from subcycle.bootstrap import App
 from subcycle.views import license_json
 from workers.drain import drain
@@ -31,15 +31,22 @@ class Story:
         raw = {"event_id": raw.get("event_id", f"demo-{self._n}"), **raw}
         when = raw.get("occurred_at", "")
         try:
-            event = parse_event(raw)
+            event = parse_upstream(raw)
         except InvalidEvent as e:
             self.console.print(f"  [red]✗ refused[/red] {raw.get('type')} — {e}")
             return False
-        result = self.app.publisher.publish([event])
-        text = label or type(event).__name__
-        state = "" if result.enqueued else " [dim](duplicate, skipped)[/dim]"
-        self.console.print(f"  [cyan]{when}[/cyan]  → {text}{state}")
+        self._enqueued(event, self.app.publisher.publish([event]).enqueued, when, label)
         return True
+
+    def tick(self, event: Event, label: str) -> None:
+        """Enqueue a tick as the scheduler would (its id is a derived one)."""
+        enqueued = self.app.publisher.publish_derived([event]).enqueued
+        self._enqueued(event, enqueued, event.occurred_at.isoformat(), label)
+
+    def _enqueued(self, event: Event, enqueued: int, when: str, label: str | None) -> None:
+        text = label or type(event).__name__
+        state = "" if enqueued else " [dim](duplicate, skipped)[/dim]"
+        self.console.print(f"  [cyan]{when}[/cyan]  → {text}{state}")
 
     def settle(self) -> None:
         drain(self.app.broker, threads=2, horizon_s=10.0, poll_s=0.01)

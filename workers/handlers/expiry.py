@@ -70,7 +70,9 @@ def _end_terms(today: date, index: ExpiryIndex, deps: Deps, report: TickReport) 
         due = index.term_ends_due(today - timedelta(days=1), BATCH)
         if not due:
             return
-        result = deps.publisher.publish(_term_ended(sid, expires_on) for sid, expires_on in due)
+        result = deps.publisher.publish_derived(
+            _term_ended(sid, expires_on) for sid, expires_on in due
+        )
         report.term_ends += result.enqueued
         report.duplicates += result.duplicates + len(result.reused)
         index.term_ends_enqueued([sid for sid, _ in due])
@@ -106,7 +108,7 @@ def _remind(
             if event is not None:
                 events.append(event)
             moves.append(Advance(entry.subscription_id, entry.source, next_due))
-        result = deps.publisher.publish(events)
+        result = deps.publisher.publish_derived(events)
         report.reminders += result.enqueued
         # A reused id is an offset another tick already enqueued (with its own days_left).
         report.duplicates += result.duplicates + len(result.reused)
