@@ -34,7 +34,17 @@ REMINDER = "reminder:"
 OTP_MESSAGE = "otp:"
 POISON = "poison:"
 DEAD_LETTER = "xq:"
-RESERVED_PREFIXES = (EXPIRY, MONTH_END, TERM_END, REMINDER, OTP_MESSAGE, POISON, DEAD_LETTER)
+TICK_ITEM = "tick:"
+RESERVED_PREFIXES = (
+    EXPIRY,
+    MONTH_END,
+    TERM_END,
+    REMINDER,
+    OTP_MESSAGE,
+    POISON,
+    DEAD_LETTER,
+    TICK_ITEM,
+)
 
 # Which event type may carry a derived id, for a message found on a queue.
 OWNER_OF_PREFIX = {

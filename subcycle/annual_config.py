@@ -91,6 +91,11 @@ def build_gateway(settings: Settings, client: redis.Redis, keys: Keys) -> Gatewa
         assert settings.gateway_url is not None  # checked with the settings
         token = settings.gateway_token.get_secret_value() if settings.gateway_token else None
         return HttpGateway(
-            HttpGatewayConfig(settings.gateway_url, token, settings.gateway_timeout_s)
+            HttpGatewayConfig(
+                settings.gateway_url,
+                token,
+                settings.gateway_timeout_s,
+                allow_plain_http=settings.env == "development",
+            )
         )
     return OutboxGateway(client, keys)

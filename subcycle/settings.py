@@ -21,6 +21,10 @@ from subcycle.annual_config import (
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SUBCYCLE_", extra="ignore")
 
+    # production (the default) or development: the outbox gateway, a plain
+    # http:// provider and the generated secret exist only in development
+    # (subcycle/preflight.py says what production requires).
+    env: Literal["production", "development"] = "production"
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "subcycle:"
     queue_namespace: str = "subcycle"
@@ -58,9 +62,9 @@ class Settings(BaseSettings):
     gateway_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     otp_secret: SecretStr | None = None
-    # Development fallback when SUBCYCLE_OTP_SECRET is unset: a random secret
+    # Development only, when SUBCYCLE_OTP_SECRET is unset: a random secret
     # made once in this file (mode 0600) and shared by the processes of one
-    # machine. Set it to "" to forbid the fallback (compose.yaml does).
+    # machine. Set it to "" to forbid the fallback in development too.
     otp_secret_file: str | None = "~/.local/state/subcycle/otp-secret"  # noqa: S105 (a path)
     # Verification codes (docs/otp.md): the SMS brand name, send limits against
     # SMS pumping, and how often idle OTP-only workers poll.
@@ -70,3 +74,8 @@ class Settings(BaseSettings):
     otp_overall_limit: int = Field(default=600, ge=1)
     otp_overall_window_s: int = Field(default=60, ge=1)
     otp_worker_timeout_ms: int = Field(default=10, ge=1, le=10_000)
+
+    # How long refused events are kept (dead-letters list); older ones are
+    # dropped as new ones come in, and `dead-letters purge --older-than` acts
+    # at once.
+    refused_retention_days: int = Field(default=90, ge=1, le=3_650)

@@ -3,14 +3,22 @@ from the environment, the broker and every actor declared on it."""
 
 from __future__ import annotations
 
+import sys
+
 from dramatiq.middleware.prometheus import Prometheus
 
 from subcycle import logs
 from subcycle.bootstrap import build
+from subcycle.preflight import NotReady, require_ready
 from subcycle.settings import Settings
 
 _settings = Settings()
 logs.configure(_settings.log_format, _settings.log_level)
+try:
+    require_ready(_settings)
+except NotReady as e:  # `subcycle worker` says so before it gets here
+    sys.stderr.write("subcycle worker: error: " + "\n  ".join(e.problems) + "\n")
+    raise SystemExit(2) from None
 app = build(_settings)
 broker = app.broker
 # Dramatiq's metrics, served on $dramatiq_prom_port (9191) by a forked process;

@@ -61,6 +61,13 @@ def delete_prefixed(client: redis.Redis, *prefixes: str) -> None:
             client.unlink(*batch)
 
 
+@pytest.fixture(autouse=True)
+def development(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run in development (the outbox, a local fake provider); the
+    production checks have tests of their own that say production."""
+    monkeypatch.setenv("SUBCYCLE_ENV", "development")
+
+
 @pytest.fixture(params=["fakeredis", "redis"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -113,6 +120,7 @@ def clock() -> Clock:
 @pytest.fixture
 def settings(unique: str) -> Settings:
     return Settings(
+        env="development",
         redis_url="redis://unused",
         key_prefix=f"t{unique}:",
         queue_namespace=f"tq{unique}",

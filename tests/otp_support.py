@@ -18,7 +18,7 @@ from workers.handlers import lifecycle
 from workers.handlers import otp as otp_handlers
 from workers.otp import Otp, otp_of
 
-SECRET = "test-secret-0123456789abcdef"
+SECRET = "test-secret-0123456789abcdef-0123456789"
 MINUTE = timedelta(minutes=1)
 
 

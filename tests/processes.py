@@ -23,6 +23,7 @@ def env_for(unique: str, url: str, **extra: str) -> dict[str, str]:
         "SUBCYCLE_KEY_PREFIX": f"t{unique}:",
         "SUBCYCLE_QUEUE_NAMESPACE": f"tq{unique}",
         "SUBCYCLE_LOG_FORMAT": "json",
+        "SUBCYCLE_ENV": "development",
         **{key.upper(): value for key, value in extra.items()},
     }
 

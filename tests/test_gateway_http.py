@@ -38,6 +38,7 @@ class Provider:
         self.answers: list[tuple[int, str]] = []
         self.delay_s = 0.0
         self.url = ""
+        self.location: str | None = None
 
     def answer(self) -> tuple[int, str]:
         return self.answers.pop(0) if self.answers else (200, '{"status":"accepted"}')
@@ -58,6 +59,8 @@ def provider() -> Iterator[Provider]:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                if state.location:
+                    self.send_header("Location", state.location)
                 self.end_headers()
                 self.wfile.write(text.encode())
             except (BrokenPipeError, ConnectionResetError):
@@ -76,7 +79,8 @@ def provider() -> Iterator[Provider]:
 
 
 def gateway(provider: Provider, timeout_s: float = 2.0) -> HttpGateway:
-    return HttpGateway(HttpGatewayConfig(provider.url, token="s3cret", timeout_s=timeout_s))
+    config = HttpGatewayConfig(provider.url, "s3cret", timeout_s, allow_plain_http=True)
+    return HttpGateway(config)
 
 
 def test_the_message_is_posted_as_json_with_its_id_as_the_idempotency_key(
@@ -114,18 +118,43 @@ def test_a_timeout_is_a_temporary_failure(provider: Provider) -> None:
 
 
 def test_an_unreachable_provider_is_a_temporary_failure() -> None:
-    config = HttpGatewayConfig("http://127.0.0.1:9/v1/messages", timeout_s=0.5)
+    config = HttpGatewayConfig(
+        "http://127.0.0.1:9/v1/messages", timeout_s=0.5, allow_plain_http=True
+    )
     with pytest.raises(TemporaryFailure):
         HttpGateway(config).send(MESSAGE, SENT_AT)
 
 
-def test_a_client_error_is_a_permanent_failure_with_the_providers_reason(
+def test_a_client_error_is_a_permanent_failure_with_the_providers_error_code(
     provider: Provider,
 ) -> None:
-    provider.answers = [(400, '{"reason":"invalid destination number"}')]
+    provider.answers = [(400, '{"code":"invalid_destination","message":"no such number"}')]
     with pytest.raises(PermanentFailure) as refused:
         gateway(provider).send(MESSAGE, SENT_AT)
-    assert refused.value.reason == "HTTP 400: invalid destination number"
+    assert refused.value.reason == "HTTP 400 (invalid_destination)"
+
+
+def test_the_providers_text_is_never_kept(provider: Provider) -> None:
+    provider.answers = [(400, '{"message":"could not send: ご契約は2026年7月31日で満了します。"}')]
+    with pytest.raises(PermanentFailure) as refused:
+        gateway(provider).send(MESSAGE, SENT_AT)
+    assert refused.value.reason == "HTTP 400"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_a_failed_delivery_and_is_not_followed(
+    provider: Provider, status: int
+) -> None:
+    provider.answers = [(status, "{}")]
+    provider.location = "http://127.0.0.1:9/elsewhere"
+    with pytest.raises(PermanentFailure, match="redirect not followed"):
+        gateway(provider).send(MESSAGE, SENT_AT)
+    assert len(provider.requests) == 1
+
+
+def test_a_plain_http_provider_is_refused_unless_development_allows_it() -> None:
+    with pytest.raises(ValueError, match="https://"):
+        HttpGateway(HttpGatewayConfig("http://sms.example/v1"))
 
 
 # Through real workers, on both backends.
@@ -163,13 +192,13 @@ def test_a_500_then_a_200_delivers_the_reminder_once(http_app: App, provider: Pr
 def test_a_400_dead_letters_the_reminder_with_the_providers_reason(
     http_app: App, provider: Provider
 ) -> None:
-    provider.answers = [(400, '{"reason":"number opted out"}')]
+    provider.answers = [(400, '{"code":"opted_out"}')]
     report = run(http_app, reminder())
     assert report.counts["dead_lettered"] == 1
     assert len(provider.requests) == 1
     [refused] = http_app.store.refusals.list()
     assert refused.reason == "provider_refused"
-    assert "HTTP 400: number opted out" in refused.detail
+    assert "HTTP 400 (opted_out)" in refused.detail
     assert not http_app.deps.delivery.already_sent("reminder:A1:2026-07-31:30")
 
 

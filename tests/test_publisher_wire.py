@@ -38,7 +38,9 @@ def test_a_published_message_decodes_as_dramatiqs_own_with_the_event_as_its_argu
 
 
 def test_a_delayed_message_carries_its_eta_on_the_delay_queue(app: App) -> None:
-    app.publisher.publish_derived([cancellation("S1", "2026-06-15T20:30:00+09:00")], delay_ms=60_000)
+    app.publisher.publish_derived(
+        [cancellation("S1", "2026-06-15T20:30:00+09:00")], delay_ms=60_000
+    )
     rid, body = stored(app, "cancellations.DQ")
     message = Message.decode(body)
     assert message.queue_name == "cancellations.DQ"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 import dramatiq
@@ -32,12 +33,15 @@ from events import JST
 from store.coalesce import Coalescer, Script
 from store.refusals import RedisRefusals
 from store.settle import Settlement
+from workers.envelope import Poison, check_envelope
 from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
-from workers.poison import Poison, PoisonSink, verdict
+from workers.poison import PoisonSink
 from workers.recovery import Recovery, RetryThroughOutage
 
 log = structlog.get_logger(__name__)
+
+_FETCH = (resources.files("workers") / "scripts" / "fetch.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class SubcycleBroker(RedisBroker):
         dispatch: Any = self.scripts["dispatch"].script  # bytes, as Dramatiq read it
         text = dispatch.decode() if isinstance(dispatch, bytes) else dispatch
         self._dispatch_script = io.script(text)
+        self._fetch_script = io.script(_FETCH)
 
     def settlement(self, message: Message[Any] | MessageProxy) -> Settlement:
         """What a commit needs to settle ``message`` as ``do_ack`` would
@@ -110,11 +115,12 @@ class SubcycleBroker(RedisBroker):
         """Dramatiq's ``do_ack`` (same script, same arguments), coalesced."""
         self._coalesced_dispatch("ack", queue_name, redis_message_id)
 
-    def coalesced_fetch(self, queue_name: str, count: int) -> list[bytes | None]:
-        """Dramatiq's ``do_fetch``, coalesced: a busy consumer fetches a few
-        messages at a time, and its round trip joins the workers' own."""
-        fetched: list[bytes | None] = self._coalesced_dispatch("fetch", queue_name, count)
-        return fetched
+    def coalesced_fetch(self, queue_name: str, count: int) -> list[tuple[str, bytes | None]]:
+        """Dramatiq's fetch with each message's Redis id (``scripts/fetch.lua``),
+        coalesced: a busy consumer's round trip joins the workers' own."""
+        argv = [current_millis(), queue_name, self.broker_id, count]
+        (flat,) = self.io.run(lambda pipe: self._fetch_script.queue(pipe, [self.namespace], argv))
+        return [(_text(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     def _coalesced_dispatch(self, command: str, queue_name: str, *args: Any) -> Any:
         """``RedisBroker._dispatch(command)(queue_name, *args)`` through the coalescer."""
@@ -143,8 +149,9 @@ class _GuardedConsumer(_RedisConsumer):
     """Dramatiq's Redis consumer with a check between fetch and work.
 
     ``__next__`` follows dramatiq 2.2's ``_RedisConsumer.__next__``; the
-    changes are ``verdict`` instead of a bare ``Message.decode``, and the
-    fetch going through the coalescer.
+    changes are ``check_envelope`` instead of a bare ``Message.decode``, and
+    the fetch, which goes through the coalescer and returns each message's
+    Redis id beside its body.
     """
 
     broker: SubcycleBroker
@@ -172,15 +179,17 @@ class _GuardedConsumer(_RedisConsumer):
         try:
             while True:
                 if self.message_cache:
-                    data = self.message_cache.pop(0)
+                    rid, data = self.message_cache.pop(0)
                     self.misses = 0
-                    checked = verdict(data, self.queue_name, self.broker.actors)
+                    checked = check_envelope(
+                        rid, data, self.queue_name, self.broker.actors, current_millis()
+                    )
                     if isinstance(checked, Poison):
-                        self._move_aside(data, checked)
+                        self._move_aside(rid, data, checked)
                         continue
                     self.queued_message_ids.add(checked.message_id)
                     return MessageProxy(checked)
-                messages: list[bytes | None] = []
+                messages: list[tuple[str, bytes | None]] = []
                 if self.outstanding_message_count < self.prefetch:
                     self.message_cache = messages = self.broker.coalesced_fetch(
                         self.queue_name, self.prefetch - self.outstanding_message_count
@@ -192,15 +201,13 @@ class _GuardedConsumer(_RedisConsumer):
         except redis.ConnectionError as e:
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
 
-    def _move_aside(self, data: bytes | None, poison: Poison) -> None:
+    def _move_aside(self, rid: str, data: bytes | None, poison: Poison) -> None:
         broker = self.broker
         while True:
             try:
                 broker.poison.move_aside(
-                    broker.client,
                     lambda rid: broker.do_nack(self.queue_name, rid),
-                    broker.acks_key(self.queue_name),
-                    broker.messages_key(self.queue_name),
+                    rid,
                     data,
                     poison,
                     self.queue_name,
@@ -248,5 +255,5 @@ def build_broker(
     return broker
 
 
-def queue_key(namespace: str, queue: str) -> str:
-    return f"{namespace}:{queue}"
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

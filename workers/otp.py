@@ -23,7 +23,7 @@ from store.redis import RedisStore
 from workers import metrics
 from workers.errors import WorkerError
 
-MIN_SECRET_BYTES = 16
+MIN_SECRET_BYTES = 32
 
 
 class OtpNotConfigured(WorkerError):

@@ -9,12 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import redis
+from pydantic import ValidationError
 
 from events import JST
 from events.types import parse_timestamp
 from store.connection import is_embedded
 from subcycle import logs
 from subcycle.bootstrap import App, build
+from subcycle.preflight import NotReady, require_ready
 from subcycle.settings import Settings
 
 
@@ -33,8 +35,32 @@ def add_redis_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_app(args: argparse.Namespace, *, allow_memory: bool = False) -> App:
-    settings = Settings()
+def load_settings(*, guarded: bool = False) -> Settings:
+    """The settings from the environment; a bad value is a usage error naming
+    its variable. ``guarded``: this command runs actors, the scheduler or
+    the API, or verifies codes, so production must be ready for it."""
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        raise UsageError(_settings_problems(e)) from None
+    if guarded:
+        try:
+            require_ready(settings)
+        except NotReady as e:
+            raise UsageError("\n  ".join(e.problems)) from None
+    return settings
+
+
+def _settings_problems(error: ValidationError) -> str:
+    problems = []
+    for err in error.errors():
+        name = "SUBCYCLE_" + "_".join(str(part) for part in err["loc"]).upper()
+        problems.append(f"{name}: {str(err['msg']).removeprefix('Value error, ')}")
+    return "\n  ".join(problems)
+
+
+def open_app(args: argparse.Namespace, *, allow_memory: bool = False, guarded: bool = False) -> App:
+    settings = load_settings(guarded=guarded)
     url = getattr(args, "redis_url", None) or settings.redis_url
     if is_embedded(url) and not allow_memory:
         raise UsageError(

@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = open_app(args)
+    app = open_app(args, guarded=True)
     before = {r.refusal_id for r in app.store.refusals.list()}
     report = drain(app.broker, threads=args.threads, horizon_s=args.horizon, timeout_s=args.timeout)
     refused = [r for r in app.store.refusals.list() if r.refusal_id not in before]

@@ -14,9 +14,14 @@ from typing import Any
 
 from events import JST
 from subcycle.bootstrap import system_clock
-from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
+from subcycle.commands.common import (
+    CommandFailed,
+    UsageError,
+    add_redis_option,
+    load_settings,
+    open_app,
+)
 from subcycle.otp_config import otp_policy
-from subcycle.settings import Settings
 from workers.otp import InvalidInput, OtpNotConfigured, otp_of, parse_code, parse_phone
 
 
@@ -52,11 +57,12 @@ def _checked(value: str, parse: Any) -> str:
 def run_verify(args: argparse.Namespace) -> int:
     phone = _checked(args.phone, parse_phone)
     code = _checked(args.code, parse_code)
+    settings = load_settings(guarded=True)
     try:
-        otp_policy(Settings()).require_secret()
+        otp_policy(settings).require_secret()
     except OtpNotConfigured as e:
         raise CommandFailed(str(e)) from None
-    app = open_app(args)
+    app = open_app(args, guarded=True)
     verdict = otp_of(app.deps).verify(phone, code, system_clock())
     sys.stdout.write(f"{verdict}\n")
     if verdict != "ok":

@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise UsageError(f"--phone: {e}") from None
     app = open_app(args)
+    if app.settings.env != "development":
+        raise UsageError(
+            "the outbox gateway exists only in development (SUBCYCLE_ENV=development): "
+            "in production messages leave through SUBCYCLE_GATEWAY=http"
+        )
     rows = [
         {field: row.get(field) for field in FIELDS}
         for row in OutboxGateway(app.client, app.store.keys).messages(phone)

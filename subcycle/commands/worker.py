@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = open_app(args)  # fails clearly now rather than in every child
+    app = open_app(args, guarded=True)  # fails clearly now rather than in every child
     env = dict(os.environ)
     env["SUBCYCLE_REDIS_URL"] = app.settings.redis_url
     queues = _otp_checked(app.settings, args.queues)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import redis
+from pydantic import SecretStr
 from rich.console import Console
 
 from events import JST
@@ -53,8 +55,16 @@ def _start_afresh(client: redis.Redis, prefix: str) -> None:
 def run(args: argparse.Namespace) -> int:
     url = args.redis_url or MEMORY_URL
     prefix = "subcycle-demo:" if args.redis_url else "subcycle:"
+    # Always development: the outbox shows the story's messages, and a secret
+    # made for this run signs its codes (never a file, never production's).
     settings = Settings(
-        redis_url=url, key_prefix=prefix, queue_namespace=prefix.rstrip(":"), log_level="WARNING"
+        env="development",
+        gateway="outbox",
+        otp_secret=SecretStr(secrets.token_hex(32)),
+        redis_url=url,
+        key_prefix=prefix,
+        queue_namespace=prefix.rstrip(":"),
+        log_level="WARNING",
     )
     logs.configure("console", "WARNING")
     client = connect(url)

@@ -16,20 +16,25 @@ outage skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 import structlog
 
-from events import JST, AnnualTermEnded, ExpiryTick, SubscriptionExpiringSoon
+from events import JST, AnnualTermEnded, ExpiryTick, Queue, SubscriptionExpiringSoon, ids
 from events.ids import reminder_id, term_end_id
 from store.calendar import jst_date
 from store.codec import digest
 from store.expiry import Advance, ExpiryIndex, PendingReminder
+from store.refusals import RefusedEvent
 from workers.deps import Deps
 from workers.handlers.reminders import policy_of
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 BATCH = 2_000
 MAX_BATCHES = 100_000  # a guard against a loop that would never end, not a limit in practice
@@ -70,12 +75,33 @@ def _end_terms(today: date, index: ExpiryIndex, deps: Deps, report: TickReport) 
         due = index.term_ends_due(today - timedelta(days=1), BATCH)
         if not due:
             return
-        result = deps.publisher.publish_derived(
-            _term_ended(sid, expires_on) for sid, expires_on in due
-        )
+        ends = [_or_refused(_term_ended, deps, sid, sid, expires_on) for sid, expires_on in due]
+        result = deps.publisher.publish_derived(e for e in ends if e is not None)
         report.term_ends += result.enqueued
         report.duplicates += result.duplicates + len(result.reused)
         index.term_ends_enqueued([sid for sid, _ in due])
+
+
+def _or_refused(build: Callable[..., T], deps: Deps, subscription_id: str, *args: Any) -> T | None:
+    """``build(*args)``; or, when this one item cannot be handled, a durable
+    refusal for it and None, so the rest of the tick goes on."""
+    try:
+        return build(*args)
+    except ValueError as e:  # pydantic's ValidationError included
+        log.error("tick_item_refused", subscription_id=subscription_id, error=str(e)[:300])
+        deps.store.refusals.record(
+            RefusedEvent(
+                refusal_id=f"{ids.TICK_ITEM}{subscription_id}",
+                event_id=None,
+                type="ExpiryTick",
+                queue=Queue.LIFECYCLE.value,
+                reason="unprocessable_item",
+                detail=f"subscription {subscription_id[:128]!r}: {str(e)[:300]}",
+                refused_at=deps.clock(),
+                payload={"subscription_id": subscription_id[:200]},
+            )
+        )
+        return None
 
 
 def _term_ended(subscription_id: str, expires_on: date) -> AnnualTermEnded:
@@ -104,7 +130,8 @@ def _remind(
         events: list[SubscriptionExpiringSoon] = []
         moves: list[Advance] = []
         for entry in pending:
-            event, next_due = _reminder(tick, today, entry, offsets)
+            found = _or_refused(_reminder, deps, entry.subscription_id, tick, today, entry, offsets)
+            event, next_due = found if found is not None else (None, None)
             if event is not None:
                 events.append(event)
             moves.append(Advance(entry.subscription_id, entry.source, next_due))
