@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from typing import Any, Literal
 
@@ -27,10 +27,11 @@ Status = Literal["code_sent", "registration_required", "rate_limited", "none"]
 
 DELIVERING = frozenset({"sent", "resent", "registered"})
 _SCRIPT = resources.files("store").joinpath("scripts/otp_request.lua").read_text()
-# Garbage collection only (real time): every rule is judged on the stored
-# times. Long enough that the 24 h states and the lockout count outlive them.
-STATE_TTL = timedelta(days=7)
-HISTORY_TTL = timedelta(days=30)
+# Every key about a login attempt (the number's state, its history, the
+# request's event record) expires ``OtpRules.attempt_lifetime`` (24 h by
+# default) after its last change: memory never grows with login attempts.
+# The expiry is garbage collection only: every rule is judged on the stored
+# times, and each deadline stored is at most that far ahead.
 HISTORY_MAX = 100
 
 
@@ -103,9 +104,9 @@ class RedisOtp:
                 rules.max_wrong,
                 rules.max_sends,
                 ms(rules.registration_hold),
-                ms(STATE_TTL),
+                ms(rules.attempt_lifetime),
                 HISTORY_MAX,
-                ms(HISTORY_TTL),
+                ms(rules.attempt_lifetime),
                 phone,
             ],
         )
@@ -137,11 +138,11 @@ class RedisOtp:
                         return verdict
                     pipe.multi()
                     pipe.hset(key, mapping=changes)  # type: ignore[arg-type]
-                    pipe.pexpire(key, ms(STATE_TTL))
+                    pipe.pexpire(key, ms(rules.attempt_lifetime))
                     if verdict == "ok":
-                        self._remember(pipe, phone, "verified", now_ms)
+                        self._remember(pipe, phone, "verified", now_ms, rules)
                     if "locked_until_ms" in changes:
-                        self._remember(pipe, phone, "locked", now_ms)
+                        self._remember(pipe, phone, "locked", now_ms, rules)
                     pipe.execute()
                     return verdict
                 except redis.WatchError:
@@ -175,11 +176,11 @@ class RedisOtp:
             lines.append(HistoryLine(outcome, from_ms(int(at)), event_id or None, channel or None))
         return lines
 
-    def _remember(self, pipe: Any, phone: str, outcome: str, now_ms: int) -> None:
+    def _remember(self, pipe: Any, phone: str, outcome: str, now_ms: int, rules: OtpRules) -> None:
         key = self._keys.otp_history(phone)
         pipe.rpush(key, f"{outcome}|{now_ms}||")
         pipe.ltrim(key, -HISTORY_MAX, -1)
-        pipe.pexpire(key, ms(HISTORY_TTL))
+        pipe.pexpire(key, ms(rules.attempt_lifetime))
 
 
 def _state(raw: Any) -> CodeState:

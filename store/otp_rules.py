@@ -33,6 +33,13 @@ class OtpRules:
     overall_limit: int = 600
     overall_window: timedelta = timedelta(minutes=1)
 
+    @property
+    def attempt_lifetime(self) -> timedelta:
+        """How long anything about a login attempt may matter: its code, the
+        registration hold and the lockout it can start. Every key about an
+        attempt expires this long after its last change (SPEC section 11)."""
+        return max(self.validity, self.registration_hold, self.lockout, self.number_window)
+
 
 @dataclass(frozen=True)
 class CodeState:

@@ -3,6 +3,8 @@ adapter on fakeredis, not a second implementation."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import redis
 
 from store.billing import RedisBilling
@@ -10,19 +12,23 @@ from store.coalesce import Coalescer
 from store.events import RedisEventLog
 from store.keys import Keys
 from store.ledger import RedisLedger
-from store.refusals import RedisRefusals
+from store.refusals import DEFAULT_RETENTION, RedisRefusals
 from store.subscriptions import RedisSubscriptions
 
 
 class RedisStore:
     def __init__(
-        self, client: redis.Redis, prefix: str = "subcycle:", io: Coalescer | None = None
+        self,
+        client: redis.Redis,
+        prefix: str = "subcycle:",
+        io: Coalescer | None = None,
+        refused_retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
         self.client = client
         self.keys = Keys(prefix)
         self.io = io if io is not None else Coalescer(client)
         self.subscriptions = RedisSubscriptions(client, self.keys, self.io)
         self.events = RedisEventLog(client, self.keys)
-        self.refusals = RedisRefusals(client, self.keys)
+        self.refusals = RedisRefusals(client, self.keys, refused_retention)
         self.billing = RedisBilling(client, prefix)
         self.ledger = RedisLedger(client, self.keys)

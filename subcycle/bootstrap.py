@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from events import JST
+from events import JST, Queue
 from store.connection import connect
+from store.otp_rules import ms
 from store.redis import RedisStore
 from subcycle.annual_config import build_gateway, reminder_policy
 from subcycle.otp_config import build_otp
@@ -48,7 +49,11 @@ def build(
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
     client = client if client is not None else connect(settings.redis_url)
-    store = RedisStore(client, settings.key_prefix)  # its coalescer serves the broker too
+    store = RedisStore(  # its coalescer serves the broker too
+        client,
+        settings.key_prefix,
+        refused_retention=timedelta(days=settings.refused_retention_days),
+    )
     broker = build_broker(
         client,
         BrokerSettings(
@@ -60,7 +65,14 @@ def build(
         clock=clock,
         io=store.io,
     )
-    publisher = Publisher(client, store.keys, settings.queue_namespace)
+    otp = build_otp(settings, store)
+    publisher = Publisher(
+        client,
+        store.keys,
+        settings.queue_namespace,
+        # A login request's claim lives as long as its attempt (store/otp.py).
+        claim_ttl_ms={Queue.OTP.value: ms(otp.policy.rules.attempt_lifetime)},
+    )
     delivery = Delivery(build_gateway(settings, client, store.keys), client, store.keys)
     deps = Deps(
         store=store,
@@ -75,7 +87,7 @@ def build(
         settlement=broker.current_settlement,
         retries=current_retries,
     )
-    deps.extras["otp"] = build_otp(settings, store)
+    deps.extras["otp"] = otp
     deps.extras["reminders"] = reminder_policy(settings)
     actors = declare_actors(broker, deps)
     return App(settings, client, store, broker, publisher, deps, actors)

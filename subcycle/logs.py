@@ -1,5 +1,11 @@
 """Structured logs: JSON in production, console in a terminal; phone numbers
-masked on every line, ours and the libraries'."""
+masked on every line, ours and the libraries'.
+
+A traceback is formatted as text before the masking runs, for our lines and
+for the libraries' (Dramatiq logs a failed message with its exception), and
+never with local variables: the console renderer's rich tracebacks would
+print every frame's locals, codes and tokens included (TRAPS).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +55,9 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_out
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     # One processor list for the life of the process, changed in place:
     # loggers cached under an earlier configure() keep a reference to the list
@@ -71,7 +79,12 @@ def configure(fmt: str = "auto", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared[:-2], structlog.stdlib.ExtraAdder(), mask_processor],
+            foreign_pre_chain=[
+                *shared[:-2],
+                structlog.stdlib.ExtraAdder(),
+                structlog.processors.format_exc_info,
+                mask_processor,
+            ],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )

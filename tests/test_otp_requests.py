@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -141,10 +142,10 @@ def test_a_code_whose_delivery_is_retried_after_it_died_is_not_delivered(
 def _failing_once(deliver: Callable[..., bool]) -> Callable[..., bool]:
     calls = []
 
-    def flaky(*args: object) -> bool:
+    def flaky(*args: Any, **kwargs: Any) -> bool:
         calls.append(args)
         if len(calls) == 1:
             raise ConnectionError("provider timed out")
-        return deliver(*args)
+        return deliver(*args, **kwargs)
 
     return flaky

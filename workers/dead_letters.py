@@ -123,6 +123,21 @@ class DeadLetters:
     def purge(self, letter: DeadLetter) -> None:
         self._drop(letter)
 
+    def purge_older_than(self, cutoff: datetime) -> int:
+        """Forget every refused record and dead letter from before ``cutoff``."""
+        dropped = self._store.refusals.purge_older_than(cutoff)
+        for queue in Queue:
+            xq = f"{self._ns}:{queue.value}.XQ"
+            old: Any = self._r.zrangebyscore(xq, "-inf", f"({cutoff.timestamp() * 1000}")
+            for start in range(0, len(old), 1_000):
+                chunk = old[start : start + 1_000]
+                with self._r.pipeline() as pipe:
+                    pipe.zrem(xq, *chunk)
+                    pipe.hdel(f"{xq}.msgs", *chunk)
+                    pipe.execute()
+            dropped += len(old)
+        return dropped
+
     def _drop(self, letter: DeadLetter) -> None:
         if letter.recorded:
             self._store.refusals.remove(letter.id)

@@ -14,7 +14,7 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
@@ -60,10 +60,18 @@ class _Encoded:
 
 
 class Publisher:
-    def __init__(self, client: redis.Redis, keys: Keys, namespace: str) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        namespace: str,
+        claim_ttl_ms: Mapping[str, int] | None = None,
+    ) -> None:
         self._r = client
         self._keys = keys
         self._ns = namespace
+        # Per queue, how long an event's claim lives (none: as long as its record).
+        self._claim_ttl = {q: str(ms) for q, ms in (claim_ttl_ms or {}).items()}
         self._script = client.register_script(_SCRIPT)
         self._claims = client.register_script(_CLAIMS)
 
@@ -123,6 +131,7 @@ class Publisher:
             # message's argument, so each event is serialised once.
             wire_json = _canonical(event.wire())
             queue = queue_of(event).value
+            claim_ttl = self._claim_ttl.get(queue, "0")
             eta = ""
             if delay_ms:
                 queue = f"{queue}.DQ"
@@ -138,7 +147,7 @@ class Publisher:
             )
             j = queues.setdefault(f"{self._ns}:{queue}", len(queues) + 1)
             records.append(self._keys.event(event.event_id))
-            args += [str(j), _fingerprint(wire_json), rid, body]
+            args += [str(j), _fingerprint(wire_json), rid, body, claim_ttl]
         keys = [key for list_key in queues for key in (list_key, f"{list_key}.msgs")]
         return _Encoded(batch, keys + records, [str(len(queues)), *args])
 

@@ -8,7 +8,8 @@
 -- ARGV: now_ms, occurred_ms, event_id, digest, kind (request|register),
 --       fresh code id, channel, number_limit, number_window_ms, overall_limit,
 --       overall_window_ms, validity_ms, max_wrong, max_sends, hold_ms,
---       state_ttl_ms, history_max, history_ttl_ms, phone
+--       attempt_ttl_ms (the state and the event record), history_max,
+--       history_ttl_ms, phone
 -- Returns {outcome, code_id, created_ms, duplicate, locale of the number's
 -- contract or "" when it has none}.
 local now = tonumber(ARGV[1])
@@ -82,6 +83,7 @@ local out_created = delivers and tostring(created) or ""
 redis.call("pexpire", KEYS[1], ARGV[16])
 redis.call("hset", KEYS[2], "digest", digest, "status", "done", "otp_outcome", outcome,
     "otp_code_id", out_id, "otp_created_ms", out_created)
+redis.call("pexpire", KEYS[2], ARGV[16])
 redis.call("rpush", KEYS[5], outcome .. "|" .. ARGV[1] .. "|" .. event_id .. "|" .. ARGV[7])
 redis.call("ltrim", KEYS[5], -tonumber(ARGV[17]), -1)
 redis.call("pexpire", KEYS[5], ARGV[18])

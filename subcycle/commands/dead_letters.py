@@ -7,11 +7,19 @@ of refused events (kept until purged); see ``workers/dead_letters.py``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from datetime import datetime, timedelta
 from typing import Any
 
-from events import Queue
-from subcycle.commands.common import CommandFailed, add_redis_option, open_app, print_json
+from events import JST, Queue
+from subcycle.commands.common import (
+    CommandFailed,
+    UsageError,
+    add_redis_option,
+    open_app,
+    print_json,
+)
 from workers.dead_letters import DeadLetter, DeadLetters
 
 QUEUES = [q.value for q in Queue]
@@ -36,6 +44,12 @@ def register(sub: Any) -> None:
         which.add_argument("ids", nargs="*", default=[], metavar="ID", help="dead letter ids")
         which.add_argument("--queue", choices=QUEUES, help="every dead letter of this queue")
         which.add_argument("--all", action="store_true", help="every dead letter")
+        if name == "purge":
+            which.add_argument(
+                "--older-than",
+                metavar="AGE",
+                help="every dead letter refused longer ago than AGE (90d, 12h, 30m)",
+            )
         act.add_argument("--yes", action="store_true", help="do not ask before a bulk action")
         add_redis_option(act)
         act.set_defaults(run=runner)
@@ -110,7 +124,21 @@ def run_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_age(text: str) -> timedelta:
+    """``90d``, ``12h``, ``30m``, ``45s`` (or a number of days)."""
+    match = re.fullmatch(r"([0-9]{1,6})([dhms]?)", text.strip())
+    if match is None:
+        raise UsageError(f"--older-than: expected an age such as 90d, 12h or 30m, got {text!r}")
+    unit = {"d": "days", "": "days", "h": "hours", "m": "minutes", "s": "seconds"}[match[2]]
+    return timedelta(**{unit: int(match[1])})
+
+
 def run_purge(args: argparse.Namespace) -> int:
+    if args.older_than is not None:
+        age = parse_age(args.older_than)
+        dropped = _dead_letters(args).purge_older_than(datetime.now(JST) - age)
+        sys.stdout.write(f"purged {dropped} dead letter(s) older than {args.older_than}\n")
+        return 0
     letters = _dead_letters(args)
     chosen = _chosen(args, letters, "purge")
     for d in chosen:

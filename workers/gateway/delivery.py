@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 
@@ -22,12 +22,18 @@ class Delivery:
     def already_sent(self, message_id: str) -> bool:
         return bool(self._r.exists(self._keys.sent(message_id)))
 
-    def deliver(self, message: OutgoingMessage, sent_at: datetime) -> bool:
-        """True when this call delivered it; False when it had been delivered before."""
+    def deliver(self, message: OutgoingMessage, sent_at: datetime, keep_for: timedelta) -> bool:
+        """True when this call delivered it; False when it had been delivered before.
+
+        ``keep_for``: how long a redelivery of the message can still arrive
+        and matter (a code's attempt, a reminder's term); the record of the
+        delivery is dropped after that, so it never outlives its purpose.
+        """
         if self.already_sent(message.message_id):
             return False
         self.gateway.send(message, sent_at)
         # Recorded before the actor acks: a redelivery finds it and stops here.
-        self._r.set(self._keys.sent(message.message_id), sent_at.isoformat())
+        keep_ms = max(1_000, int(keep_for.total_seconds() * 1000))
+        self._r.set(self._keys.sent(message.message_id), sent_at.isoformat(), px=keep_ms)
         metrics.message_sent(message.channel, message.kind)
         return True

@@ -105,7 +105,9 @@ def _deliver(
         locale=locale,
     )
     try:
-        delivered = deps.delivery.deliver(message, deps.clock())
+        delivered = deps.delivery.deliver(
+            message, deps.clock(), keep_for=otp.policy.rules.attempt_lifetime
+        )
     except PermanentFailure as e:
         raise Refusal("provider_refused", e.reason) from None
     log.info("verification_code_delivered", channel=channel, delivered=delivered)

@@ -81,7 +81,9 @@ def send_reminder(event: SubscriptionExpiringSoon, deps: Deps) -> bool:
         locale=sub.locale,
     )
     try:
-        delivered = deps.delivery.deliver(message, now)
+        # Once the term is over a redelivered reminder is skipped (term_ended).
+        term_over = datetime.combine(event.expires_on + timedelta(days=2), time(0), tzinfo=JST)
+        delivered = deps.delivery.deliver(message, now, keep_for=term_over - now)
     except PermanentFailure as e:
         raise Refusal("provider_refused", f"message {event.event_id}: {e.reason}") from e
     except TemporaryFailure as e:

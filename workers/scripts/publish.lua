@@ -4,8 +4,10 @@
 -- With q queues and n events in the batch:
 --   KEYS[2j-1] queue j's list, KEYS[2j] its messages hash (j = 1..q)
 --   KEYS[2q+i] event i's record (i = 1..n)
---   ARGV[1] q; then for event i, ARGV[4i-2 .. 4i+1]: its queue's j, payload
---   digest, redis message id, encoded message
+--   ARGV[1] q; then for event i, ARGV[5i-3 .. 5i+1]: its queue's j, payload
+--   digest, redis message id, encoded message, and how long its claim lives
+--   in ms (0: as long as the record; a login request's expires with its
+--   attempt, store/otp.py)
 -- Each queue gets one HSET and one RPUSH for the whole batch, in event order.
 -- Returns, per event: 1 enqueued, 0 duplicate (same id, same payload), -1 id reused.
 local q = tonumber(ARGV[1])
@@ -15,7 +17,7 @@ for j = 1, q do
 end
 local answers = {}
 for i = 1, #KEYS - 2 * q do
-    local record, a = KEYS[2 * q + i], 4 * i - 2
+    local record, a = KEYS[2 * q + i], 5 * i - 3
     -- A record with no status is queued (store/events.py): one call claims it.
     if redis.call("hsetnx", record, "digest", ARGV[a + 1]) == 1 then
         local j, rid = tonumber(ARGV[a]), ARGV[a + 2]
@@ -23,6 +25,9 @@ for i = 1, #KEYS - 2 * q do
         these[#these + 1] = rid
         pairs[#pairs + 1] = rid
         pairs[#pairs + 1] = ARGV[a + 3]
+        if ARGV[a + 4] ~= "0" then
+            redis.call("pexpire", record, ARGV[a + 4])
+        end
         answers[i] = 1
     elseif redis.call("hget", record, "digest") == ARGV[a + 1] then
         answers[i] = 0
