@@ -7,11 +7,20 @@ same data.
 
 from __future__ import annotations
 
-import fakeredis
+from typing import Any
+
 import redis
 
 MEMORY_URL = "memory://"
-_embedded: fakeredis.FakeServer | None = None
+_embedded: Any = None  # the process's fakeredis.FakeServer, made on first use
+
+
+class EmbeddedUnavailable(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "the embedded Redis needs fakeredis: pip install 'subcycle[embedded]' "
+            "(make demo and make test install it)"
+        )
 
 
 def is_embedded(url: str) -> bool:
@@ -22,9 +31,14 @@ def connect(url: str, *, decode: bool = False) -> redis.Redis:
     """A client for ``url``. Building it does not connect; the first command does."""
     global _embedded
     if is_embedded(url):
+        try:
+            import fakeredis  # the demo's extra, not production's
+        except ImportError:
+            raise EmbeddedUnavailable() from None
         if _embedded is None:
             _embedded = fakeredis.FakeServer()
-        return fakeredis.FakeRedis(server=_embedded, decode_responses=decode)
+        client: redis.Redis = fakeredis.FakeRedis(server=_embedded, decode_responses=decode)
+        return client
     return redis.Redis.from_url(
         url,
         decode_responses=decode,

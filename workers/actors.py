@@ -25,14 +25,42 @@ log = structlog.get_logger(__name__)
 MAX_STORED_PAYLOAD = 16_384
 
 # Retries that fit each queue: a charge can wait, a verification code cannot.
+# Every bound is the actor's own: a message can never change one
+# (workers/envelope.py). time_limit: the longest a handler may hold a thread.
 QUEUE_OPTIONS: dict[Queue, dict[str, Any]] = {
-    Queue.LIFECYCLE: {"max_retries": 10, "min_backoff": 1_000, "max_backoff": 300_000},
-    Queue.CANCELLATIONS: {"max_retries": 10, "min_backoff": 1_000, "max_backoff": 300_000},
-    Queue.BILLING: {"max_retries": 20, "min_backoff": 1_000, "max_backoff": 600_000},
+    Queue.LIFECYCLE: {
+        "max_retries": 10,
+        "min_backoff": 1_000,
+        "max_backoff": 300_000,
+        "time_limit": 60_000,
+    },
+    Queue.CANCELLATIONS: {
+        "max_retries": 10,
+        "min_backoff": 1_000,
+        "max_backoff": 300_000,
+        "time_limit": 60_000,
+    },
+    Queue.BILLING: {
+        "max_retries": 20,
+        "min_backoff": 1_000,
+        "max_backoff": 600_000,
+        "time_limit": 300_000,
+    },
     # A code lives 10 minutes: ride out a provider's blip for a few minutes,
     # never past max_age (and the handler delivers nothing once the code died).
-    Queue.OTP: {"max_retries": 8, "min_backoff": 500, "max_backoff": 60_000, "max_age": 600_000},
-    Queue.NOTIFICATIONS: {"max_retries": 10, "min_backoff": 1_000, "max_backoff": 600_000},
+    Queue.OTP: {
+        "max_retries": 8,
+        "min_backoff": 500,
+        "max_backoff": 60_000,
+        "max_age": 600_000,
+        "time_limit": 30_000,
+    },
+    Queue.NOTIFICATIONS: {
+        "max_retries": 10,
+        "min_backoff": 1_000,
+        "max_backoff": 600_000,
+        "time_limit": 60_000,
+    },
 }
 
 

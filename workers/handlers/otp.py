@@ -19,7 +19,7 @@ from store.errors import EventIdReused, Refusal
 from store.otp import Decision, RequestKind
 from workers.deps import Deps
 from workers.errors import RetryLater
-from workers.gateway.base import OutgoingMessage, PermanentFailure
+from workers.gateway.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from workers.messages.otp import Channel, message_text
 from workers.otp import Otp, OtpNotConfigured, new_code_id, otp_of
 
@@ -109,8 +109,15 @@ def _deliver(
             message, deps.clock(), keep_for=otp.policy.rules.attempt_lifetime
         )
     except PermanentFailure as e:
-        raise Refusal("provider_refused", e.reason) from None
+        raise Refusal("provider_refused", _without(code, e.reason)) from None
+    except TemporaryFailure as e:  # retried by the queue, its message kept in the traceback
+        raise TemporaryFailure(_without(code, str(e))) from None
     log.info("verification_code_delivered", channel=channel, delivered=delivered)
+
+
+def _without(code: str, said: str) -> str:
+    """A gateway's words with the code taken out, should a provider echo it."""
+    return said.replace(code, "******")
 
 
 def _wait_for_a_racing_purchase(deps: Deps) -> None:
