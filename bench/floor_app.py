@@ -11,14 +11,22 @@ from typing import Any
 
 import dramatiq
 
-from store.coalesce import Coalescer
 from store.connection import connect
-from workers.broker import BrokerSettings, build_broker
+from workers.middleware import LogContext, Tally
+from workers.transport.broker import BrokerSettings, build_broker
+from workers.transport.coalesce import Coalescer
+from workers.transport.poison import PoisonSink
 
 client = connect(os.environ["BENCH_REDIS_URL"])
 io = Coalescer(client)
 namespace = os.environ["BENCH_NAMESPACE"]
-broker = build_broker(client, BrokerSettings(namespace=namespace), io=io)
+broker = build_broker(
+    client,
+    BrokerSettings(namespace=namespace),
+    poison=PoisonSink(None, lambda: None),  # type: ignore[arg-type,return-value]
+    io=io,
+    middleware=[LogContext(), Tally()],
+)
 
 
 @dramatiq.actor(queue_name="bench", actor_name="noop", max_retries=0)

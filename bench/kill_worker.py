@@ -48,11 +48,13 @@ from events import JST, Event, parse_event  # noqa: E402
 from store.connection import connect  # noqa: E402
 from store.ledger import PeriodNotClosed  # noqa: E402
 from subcycle.bootstrap import App, build  # noqa: E402
+from subcycle.commands.queues import depths  # noqa: E402
 from subcycle.settings import Settings  # noqa: E402
 from tests.conftest import delete_prefixed  # noqa: E402
 from tests.processes import kill_group, start_worker, stop, wait_for  # noqa: E402
-from workers.broker import BrokerSettings  # noqa: E402
-from workers.queues import queue_depths  # noqa: E402
+from workers.gateway.outbox import OutboxGateway  # noqa: E402
+from workers.transport.broker import BrokerSettings  # noqa: E402
+from workers.transport.keys import QueueKeys  # noqa: E402
 
 URL = os.environ.get("SUBCYCLE_REDIS_URL", "redis://127.0.0.1:6379/0")
 PERIODS = ["2026-04", "2026-05", "2026-06", "2026-07"]
@@ -155,11 +157,10 @@ def expected_charges(args: argparse.Namespace) -> dict[str, int]:
 
 
 def settled(app: App) -> bool:
-    rows = queue_depths(
-        app.client, app.settings.queue_namespace, app.store.refusals, heartbeat_timeout_ms=10**9
-    )
+    rows = depths(app.core)
+    keys = QueueKeys(app.settings.queue_namespace)
     return all(r.ready == 0 and r.delayed == 0 and r.in_progress == 0 for r in rows) and all(
-        app.client.hlen(f"{app.settings.queue_namespace}:{r.queue}.msgs") == 0 for r in rows
+        app.client.hlen(keys.messages(r.queue)) == 0 for r in rows
     )
 
 
@@ -202,7 +203,7 @@ def main() -> int:
         args.heartbeat_ms
         + BrokerSettings(heartbeat_timeout_ms=args.heartbeat_ms).maintenance_interval_ms
     ) / 1000
-    beats = f"{ns}:__heartbeats__"
+    beats = QueueKeys(ns).heartbeats
     logs = Path(tempfile.mkdtemp(prefix="kill_worker_"))
     procs = [start_worker(env, threads=args.threads, log=logs / "victim.log")]
     failures: list[str] = []
@@ -224,7 +225,7 @@ def main() -> int:
         )
 
         app.publisher.publish(one)
-        held_key = f"{ns}:__acks__.{victim}.lifecycle"
+        held_key = QueueKeys(ns).acks(victim, "lifecycle")
         wait_for(
             lambda: (
                 app.client.scard(held_key) > 0
@@ -237,7 +238,9 @@ def main() -> int:
         # killed: from Redis's side it died at the freeze.
         os.killpg(procs[0].pid, signal.SIGSTOP)
         killed_at = time.monotonic()
-        victim_keys = list(app.client.scan_iter(match=f"{ns}:__acks__.{victim}.*", count=10_000))
+        victim_keys = list(
+            app.client.scan_iter(match=QueueKeys(ns).acks(victim, "*"), count=10_000)
+        )
         held = sum(int(app.client.scard(k)) for k in victim_keys)
         kill_group(procs[0])
         print(f"SIGKILLed worker {victim[:8]} holding {held} fetched message(s)")
@@ -278,7 +281,7 @@ def main() -> int:
         print(f"cancelled monthly subscriptions: {cancelled} (expected {want_cancelled})")
         if cancelled != want_cancelled:
             failures.append(f"cancelled {cancelled} != {want_cancelled}")
-        sent = app.deps.delivery.gateway.messages()  # type: ignore[attr-defined]
+        sent = OutboxGateway(app.client, app.store.keys).messages()
         reminders = [m for m in sent if m.get("kind") == "renewal_reminder"]
         want_reminders = args.annual - len(range(0, args.annual, 3))
         distinct = len({m["message_id"] for m in reminders})

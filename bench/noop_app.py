@@ -10,10 +10,15 @@ from typing import Any
 import dramatiq
 
 from store.connection import connect
-from workers.broker import BrokerSettings, build_broker
+from workers.middleware import LogContext, Tally
+from workers.transport.broker import BrokerSettings, build_broker
+from workers.transport.poison import PoisonSink
 
 broker = build_broker(
-    connect(os.environ["BENCH_REDIS_URL"]), BrokerSettings(namespace=os.environ["BENCH_NAMESPACE"])
+    connect(os.environ["BENCH_REDIS_URL"]),
+    BrokerSettings(namespace=os.environ["BENCH_NAMESPACE"]),
+    poison=PoisonSink(None, lambda: None),  # type: ignore[arg-type,return-value]
+    middleware=[LogContext(), Tally()],
 )
 
 

@@ -23,8 +23,9 @@ from events import ids
 from events.base import Event
 from events.catalogue import EVENT_ADAPTER
 from events.errors import InvalidEvent, Problem
+from events.reasons import Reason
 
-RESERVED = "reserved_event_id"
+RESERVED = Reason.RESERVED_EVENT_ID
 
 
 class _DuplicateKey(ValueError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.reasons import Reason
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -24,7 +26,7 @@ class InvalidEvent(ValueError):
     thing wrong is an id that subcycle keeps for itself.
     """
 
-    def __init__(self, problems: list[Problem], reason: str = "invalid_event") -> None:
+    def __init__(self, problems: list[Problem], reason: Reason = Reason.INVALID_EVENT) -> None:
         self.problems = problems
         self.reason = reason
         super().__init__("; ".join(str(p) for p in problems))

@@ -32,6 +32,7 @@ REMINDER = "reminder:"
 # Not event ids but derived from them, or names subcycle gives its records:
 # a gateway message id, and the ids of refusal records.
 OTP_MESSAGE = "otp:"
+MESSAGE = "msg:"
 POISON = "poison:"
 DEAD_LETTER = "xq:"
 TICK_ITEM = "tick:"
@@ -41,6 +42,7 @@ RESERVED_PREFIXES = (
     TERM_END,
     REMINDER,
     OTP_MESSAGE,
+    MESSAGE,
     POISON,
     DEAD_LETTER,
     TICK_ITEM,

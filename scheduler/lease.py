@@ -6,7 +6,13 @@ TTL lapses; a waiting replica then takes it and catches up what was missed.
 
 from __future__ import annotations
 
+from importlib import resources
+
 import redis
+
+
+def _script(name: str) -> str:
+    return (resources.files("scheduler") / "scripts" / f"{name}.lua").read_text()
 
 
 class Lease:
@@ -15,8 +21,8 @@ class Lease:
         self.key = key
         self.holder = holder
         self.ttl_ms = ttl_ms
-        self._renew = client.register_script(_ACQUIRE_OR_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_script("lease_hold"))
+        self._release = client.register_script(_script("lease_release"))
 
     def hold(self) -> bool:
         """Take the lease if it is free, renew it if ours; True while we hold it."""
@@ -29,23 +35,3 @@ class Lease:
     def holder_now(self) -> str | None:
         raw = self._r.get(self.key)
         return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
-_ACQUIRE_OR_RENEW = """
-local holder = redis.call("get", KEYS[1])
-if holder == ARGV[1] then
-    redis.call("pexpire", KEYS[1], ARGV[2])
-    return 1
-end
-if not holder then
-    redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2])
-    return 1
-end
-return 0
-"""
-
-_RELEASE = """
-if redis.call("get", KEYS[1]) == ARGV[1] then
-    redis.call("del", KEYS[1])
-end
-"""

@@ -12,7 +12,7 @@ its id) and is indexed there by its monthly span:
 
 The ledger of month M in shard k is the zset ``charges:M:k`` (member = the
 subscription, score = its encoded start and fee). Closing M in shard k is one
-Lua script (``_CLOSE_SHARD``) made of Redis set operations: billable =
+Lua script (``scripts/close_shard.lua``) made of Redis set operations: billable =
 starts(<= M) − ends(< M); new charges = billable − ledger. Being one atomic
 script per shard, a redelivered shard, a second close or two racing closes add
 nothing twice. The span comes from the *eventual* projection (see
@@ -30,7 +30,9 @@ import redis
 
 from store.calendar import month_index, period_from_index, period_index
 from store.keys import braced
+from store.lua import script
 from store.records import Subscription
+from store.text import text
 
 SHARDS = 64
 # Fees are < 2**20 yen (the catalogue caps them at 1,000,000).
@@ -142,8 +144,8 @@ class RedisBilling:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._r = client
         self.keys = BillingKeys(prefix)
-        self._register = client.register_script(_REGISTER)
-        self._close_shard = client.register_script(_CLOSE_SHARD)
+        self._register = client.register_script(script("close_register"))
+        self._close_shard = client.register_script(script("close_shard"))
 
     def register_close(self, period: str, run: str, started_at: datetime) -> bool:
         """Start (or rejoin) the close ``run`` of ``period``; True if its shards
@@ -180,7 +182,7 @@ class RedisBilling:
         raw = self._r.hgetall(self.keys.close(period))
         if not raw:
             return None
-        fields = {_s(a): _s(b) for a, b in raw.items()}
+        fields = {text(a): text(b) for a, b in raw.items()}
         done = int(self._r.scard(self.keys.close_done(period, fields["run"])))
         return CloseStatus(
             period,
@@ -205,100 +207,3 @@ class RedisBilling:
             if status is not None and status.state == "closed":
                 return period
         return None
-
-
-# KEYS: closes, close hash. ARGV: period, month index, run, total, started_at.
-_REGISTER = """
-redis.call("zadd", KEYS[1], "NX", ARGV[2], ARGV[1])
-if redis.call("hget", KEYS[2], "run") == ARGV[3] then
-    return redis.call("hget", KEYS[2], "sent") == ARGV[3] and 1 or 0
-end
-redis.call("hset", KEYS[2], "run", ARGV[3], "total", ARGV[4], "state", "closing",
-           "started_at", ARGV[5])
-return 0
-"""
-
-# KEYS: starts, ends, dirty, close hash, done set, closes, scratch a/e/n/d/de.
-# ARGV: charges prefix, shard, period, month index, run, FEE_SPAN.
-_CLOSE_SHARD = """
-local starts, ends, dirty, close = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local done, closes = KEYS[5], KEYS[6]
-local ta, te, tn, td, tde = KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
-local prefix, shard, period, run = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
-local month, span = tonumber(ARGV[4]), tonumber(ARGV[6])
-
--- Charge every subscription of src_starts/src_ends billable in month idx
--- and not yet in that month's ledger; return how many were new and their
--- yen (a ledger score carries the fee: start month * span + fee).
-local function charge(p, idx, src_starts, src_ends)
-    local ledger = prefix .. p .. ":" .. shard
-    local bound = (idx + 1) * span
-    local newest = redis.call("zrange", src_starts, -1, -1, "WITHSCORES")
-    local from = src_starts
-    if newest[2] and tonumber(newest[2]) >= bound then
-        -- Some started after this month: copy out only those started by its end.
-        redis.call("zrangestore", ta, src_starts, "-inf", "(" .. string.format("%.0f", bound),
-                   "BYSCORE")
-        from = ta
-    end
-    redis.call("zrangestore", te, src_ends, "-inf", "(" .. string.format("%.0f", idx), "BYSCORE")
-    local n = redis.call("zdiffstore", tn, 3, from, te, ledger)
-    local yen = 0
-    if n > 0 then
-        -- Sum by distinct score (start month and fee; a handful), not by member.
-        local low = "-inf"
-        while true do
-            local next = redis.call("zrange", tn, low, "+inf", "BYSCORE", "LIMIT", 0, 1,
-                                    "WITHSCORES")
-            if #next == 0 then
-                break
-            end
-            yen = yen + redis.call("zcount", tn, next[2], next[2]) * (tonumber(next[2]) % span)
-            low = "(" .. next[2]
-        end
-        if redis.call("exists", ledger) == 1 then
-            redis.call("zunionstore", ledger, 2, ledger, tn)
-        else
-            redis.call("rename", tn, ledger)
-        end
-    end
-    redis.call("del", ta, te, tn)
-    return n, yen
-end
-
--- Catch-up: only a subscription whose span changed since this shard's last
--- close can owe a charge for another month that is already closed.
--- With no other month closed (the first close), there is nothing to catch up.
-local caught, yen = 0, 0
-local started = redis.call("zrange", closes, 0, -1, "WITHSCORES")
-if #started > 2 and redis.call("scard", dirty) > 0 then
-    redis.call("zinterstore", td, 2, starts, dirty, "WEIGHTS", 1, 0)
-    redis.call("zinterstore", tde, 2, ends, dirty, "WEIGHTS", 1, 0)
-    for i = 1, #started, 2 do
-        if started[i] ~= period then
-            local n, y = charge(started[i], tonumber(started[i + 1]), td, tde)
-            caught, yen = caught + n, yen + y
-        end
-    end
-    redis.call("del", td, tde)
-end
-redis.call("unlink", dirty)
-
-local charged, charged_yen = charge(period, month, starts, ends)
-yen = yen + charged_yen
-redis.call("sadd", done, shard)
-local n_done = redis.call("scard", done)
-local total = tonumber(redis.call("hget", close, "total") or "0")
--- The shard that completes the run marks the month closed (once).
-local closed = 0
-if redis.call("hget", close, "run") == run and n_done >= total
-        and redis.call("hget", close, "state") ~= "closed" then
-    redis.call("hset", close, "state", "closed")
-    closed = 1
-end
-return {charged, caught, n_done, total, closed, yen}
-"""
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date, datetime
-from typing import Any
 
 from store.records import Fact, Purchase
-
-
-def digest(payload: dict[str, Any]) -> str:
-    """A stable fingerprint of an event's content, to tell a replay from a reuse."""
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def dump_purchase(p: Purchase) -> str:

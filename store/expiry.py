@@ -25,7 +25,9 @@ from typing import Any, Literal
 import redis
 
 from store.keys import Keys
+from store.lua import script
 from store.records import Subscription
+from store.text import text
 
 Source = Literal["upcoming", "next"]
 
@@ -72,8 +74,8 @@ class ExpiryIndex:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
         self._keys = keys
-        self._due = client.register_script(_REMINDERS_DUE)
-        self._advance = client.register_script(_ADVANCE)
+        self._due = client.register_script(script("reminders_due"))
+        self._advance = client.register_script(script("reminders_advance"))
 
     def term_ends_due(self, through: date, limit: int) -> list[tuple[str, date]]:
         """Terms whose last day is ``through`` or earlier, not yet enqueued."""
@@ -85,7 +87,7 @@ class ExpiryIndex:
             num=limit,
             withscores=True,
         )
-        return [(_s(member), date.fromordinal(int(score))) for member, score in rows]
+        return [(text(member), date.fromordinal(int(score))) for member, score in rows]
 
     def term_ends_enqueued(self, subscription_ids: list[str]) -> None:
         if subscription_ids:
@@ -100,7 +102,7 @@ class ExpiryIndex:
         )
         found: list[PendingReminder] = []
         for i in range(0, len(raw), 3):
-            member, score, source = _s(raw[i]), _s(raw[i + 1]), _s(raw[i + 2])
+            member, score, source = text(raw[i]), text(raw[i + 1]), text(raw[i + 2])
             day = int(float(score))
             if day > 0:
                 kind: Source = "upcoming" if source == "u" else "next"
@@ -118,49 +120,3 @@ class ExpiryIndex:
             nxt = "" if m.next_due is None else str(m.next_due.toordinal())
             args += [m.subscription_id, "u" if m.source == "upcoming" else "n", nxt]
         self._advance(keys=[self._keys.reminders_upcoming, self._keys.reminders_next], args=args)
-
-
-# KEYS: upcoming (score expires_on), next (score due day), the expiry index.
-# ARGV: today, horizon (today + the largest offset), limit.
-# Returns flat triples: member, expires_on ordinal, "u" | "n".
-_REMINDERS_DUE = """
-local out = {}
-local limit = tonumber(ARGV[3])
-local up = redis.call("zrangebyscore", KEYS[1], "-inf", ARGV[2], "WITHSCORES", "LIMIT", 0, limit)
-for i = 1, #up, 2 do
-    out[#out + 1] = up[i]; out[#out + 1] = up[i + 1]; out[#out + 1] = "u"
-end
-local room = limit - #up / 2
-if room > 0 then
-    local due = redis.call("zrangebyscore", KEYS[2], "-inf", ARGV[1], "LIMIT", 0, room)
-    for _, m in ipairs(due) do
-        out[#out + 1] = m
-        out[#out + 1] = redis.call("zscore", KEYS[3], m) or "0"
-        out[#out + 1] = "n"
-    end
-end
-return out
-"""
-
-# KEYS: upcoming, next. ARGV: triples member, "u" | "n", next due ordinal or "".
-# An entry withdrawn meanwhile (consent arrived) is left withdrawn.
-_ADVANCE = """
-for i = 1, #ARGV, 3 do
-    local member, nxt = ARGV[i], ARGV[i + 2]
-    local from = KEYS[2]
-    if ARGV[i + 1] == "u" then from = KEYS[1] end
-    if redis.call("zscore", from, member) then
-        redis.call("zrem", from, member)
-        if nxt == "" then
-            redis.call("zrem", KEYS[2], member)
-        else
-            redis.call("zadd", KEYS[2], nxt, member)
-        end
-    end
-end
-return 1
-"""
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

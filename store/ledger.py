@@ -12,8 +12,9 @@ import redis
 
 from store.billing import FEE_SPAN, SHARDS, BillingKeys, shard_of
 from store.calendar import next_period, period_from_index, period_start
-from store.errors import Refusal
+from store.errors import PeriodNotClosed
 from store.keys import Keys
+from store.text import text
 
 PAGE = 5_000
 
@@ -24,11 +25,6 @@ class Charge:
     phone: str
     period: str
     amount_jpy: int
-
-
-class PeriodNotClosed(Refusal):
-    def __init__(self, period: str, why: str) -> None:
-        super().__init__("period_not_closed", f"{period} {why}")
 
 
 class RedisLedger:
@@ -46,7 +42,7 @@ class RedisLedger:
         state = self._r.hget(self._bill.close(period), "state")
         if state is None:
             raise PeriodNotClosed(period, "has not been closed")
-        if _s(state) != "closed":
+        if text(state) != "closed":
             raise PeriodNotClosed(period, "is still closing")
         for shard in range(SHARDS):
             yield from self._shard_charges(period, shard)
@@ -84,16 +80,12 @@ class RedisLedger:
             )
             if not page:
                 return
-            ids = [_s(member) for member, _ in page]
+            ids = [text(member) for member, _ in page]
             with self._r.pipeline(transaction=False) as pipe:
                 for sid in ids:
                     pipe.hget(self._keys.subscription(sid), "purchase")
                 purchases = pipe.execute()
             for sid, (_, score), raw in zip(ids, page, purchases, strict=True):
-                phone = json.loads(_s(raw))["phone"] if raw is not None else ""
+                phone = json.loads(text(raw))["phone"] if raw is not None else ""
                 yield Charge(sid, phone, period, int(score) % FEE_SPAN)
             start += PAGE
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 
 from events import JST
 from events.ids import term_end_id
+from events.reasons import Reason
 from store.calendar import jst_date, month_end, term_expires_on
 from store.records import (
     AUTO_RENEWAL_CANCELLED_NOTICE,
@@ -96,23 +97,23 @@ def _apply(sub: Subscription, fact: Fact) -> HistoryEntry | None:
     return HistoryEntry(fact.event_id, fact.type, fact.at, done)
 
 
-def _give_consent(sub: Subscription, fact: Fact) -> str | None:
+def _give_consent(sub: Subscription, fact: Fact) -> Reason | None:
     if sub.expires_on is None:
-        return "not_annual"
+        return Reason.NOT_ANNUAL
     if jst_date(fact.at) > sub.expires_on:
-        return "term_ended"
+        return Reason.TERM_ENDED
     sub.auto_renewal = True
     sub.renewal_consent_at = fact.at
     sub.notice = None
     return None
 
 
-def _cancel(sub: Subscription, fact: Fact) -> tuple[str | None, str]:
+def _cancel(sub: Subscription, fact: Fact) -> tuple[Reason | None, str]:
     if sub.expired:
-        return "not_active", ""
+        return Reason.NOT_ACTIVE, ""
     if sub.plan == "annual":
         if fact.kind == "monthly_service":
-            return "not_monthly", ""
+            return Reason.NOT_MONTHLY, ""
         sub.auto_renewal = False
         sub.auto_renewal_cancelled_at = fact.at
         sub.notice = AUTO_RENEWAL_CANCELLED_NOTICE
@@ -120,7 +121,7 @@ def _cancel(sub: Subscription, fact: Fact) -> tuple[str | None, str]:
     if sub.cancelled_at is not None:
         # Facts are folded oldest first, so the cancellation already standing
         # is the earliest one.
-        return "already_cancelled", ""
+        return Reason.ALREADY_CANCELLED, ""
     sub.auto_renewal = False
     sub.cancelled_at = fact.at
     sub.service_until = month_end(jst_date(fact.at))

@@ -14,19 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import Any, Literal
 
 import redis
 
 from store.keys import Keys
+from store.lua import script
 from store.otp_rules import CodeState, OtpRules, Verdict, from_ms, judge, ms, to_ms
+from store.text import text
 
 RequestKind = Literal["request", "register"]
 Status = Literal["code_sent", "registration_required", "rate_limited", "none"]
 
 DELIVERING = frozenset({"sent", "resent", "registered"})
-_SCRIPT = resources.files("store").joinpath("scripts/otp_request.lua").read_text()
+_SCRIPT = script("otp_request")
 # Every key about a login attempt (the number's state, its history, the
 # request's event record) expires ``OtpRules.attempt_lifetime`` (24 h by
 # default) after its last change: memory never grows with login attempts.
@@ -110,7 +111,7 @@ class RedisOtp:
                 phone,
             ],
         )
-        outcome, code_id, created, duplicate, locale = (_s(part) for part in answer)
+        outcome, code_id, created, duplicate, locale = (text(part) for part in answer)
         return Decision(
             outcome=outcome,
             code_id=code_id or None,
@@ -172,7 +173,7 @@ class RedisOtp:
         """What happened to the number's requests and verifications, oldest first."""
         lines = []
         for raw in self._r.lrange(self._keys.otp_history(phone), 0, -1):
-            outcome, at, event_id, channel = _s(raw).split("|", 3)
+            outcome, at, event_id, channel = text(raw).split("|", 3)
             lines.append(HistoryLine(outcome, from_ms(int(at)), event_id or None, channel or None))
         return lines
 
@@ -184,7 +185,7 @@ class RedisOtp:
 
 
 def _state(raw: Any) -> CodeState:
-    f = {_s(k): _s(v) for k, v in raw.items()}
+    f = {text(k): text(v) for k, v in raw.items()}
     return CodeState(
         code_id=f.get("code_id") or None,
         created_ms=int(f.get("created_ms", 0)),
@@ -195,7 +196,3 @@ def _state(raw: Any) -> CodeState:
         consecutive_wrong=int(f.get("consecutive_wrong", 0)),
         locked_until_ms=int(f.get("locked_until_ms", 0)),
     )
-
-
-def _s(value: bytes | str | int) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
+from events import SubscriptionPurchased
+from events.reasons import Reason
+
 LicenseType = Literal["Annual", "Monthly", "Cancelled", "Expired"]
 AUTO_RENEWAL_CANCELLED_NOTICE = "Automatic renewal service has been cancelled"
 
@@ -26,6 +29,22 @@ class Purchase:
     monthly_fee_jpy: int
 
 
+def purchase_of(event: SubscriptionPurchased) -> Purchase:
+    """The purchase an event records: the one place its fields are copied."""
+    return Purchase(
+        subscription_id=event.subscription_id,
+        event_id=event.event_id,
+        occurred_at=event.occurred_at,
+        phone=event.phone,
+        product=event.product,
+        locale=event.locale,
+        plan=event.plan,
+        term_years=event.term_years,
+        starts_on=event.starts_on,
+        monthly_fee_jpy=event.monthly_fee_jpy,
+    )
+
+
 @dataclass(frozen=True)
 class Fact:
     """One event about a subscription after its purchase, kept for the fold."""
@@ -42,7 +61,7 @@ class HistoryEntry:
     type: str
     at: datetime
     outcome: str
-    reason: str | None = None
+    reason: Reason | None = None  # for outcome "refused"
 
 
 @dataclass

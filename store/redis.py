@@ -8,11 +8,13 @@ from datetime import timedelta
 import redis
 
 from store.billing import RedisBilling
-from store.coalesce import Coalescer
 from store.events import RedisEventLog
+from store.expiry import ExpiryIndex
 from store.keys import Keys
 from store.ledger import RedisLedger
+from store.otp import RedisOtp
 from store.refusals import DEFAULT_RETENTION, RedisRefusals
+from store.roundtrips import Pipelined, RoundTrips
 from store.subscriptions import RedisSubscriptions
 
 
@@ -21,14 +23,16 @@ class RedisStore:
         self,
         client: redis.Redis,
         prefix: str = "subcycle:",
-        io: Coalescer | None = None,
+        io: RoundTrips | None = None,
         refused_retention: timedelta = DEFAULT_RETENTION,
     ) -> None:
         self.client = client
         self.keys = Keys(prefix)
-        self.io = io if io is not None else Coalescer(client)
+        self.io = io if io is not None else Pipelined(client)
         self.subscriptions = RedisSubscriptions(client, self.keys, self.io)
         self.events = RedisEventLog(client, self.keys)
         self.refusals = RedisRefusals(client, self.keys, refused_retention)
         self.billing = RedisBilling(client, prefix)
         self.ledger = RedisLedger(client, self.keys)
+        self.expiry = ExpiryIndex(client, self.keys)
+        self.codes = RedisOtp(client, self.keys)

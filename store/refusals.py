@@ -15,7 +15,13 @@ from typing import Any
 
 import redis
 
+from events.reasons import Reason
 from store.keys import Keys
+from store.lua import script
+
+MAX_PAYLOAD_CHARS = 16_384
+MAX_DETAIL_CHARS = 500
+MAX_NAME_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,47 @@ class RefusedEvent:
         return raw
 
 
+def refused(
+    *,
+    refusal_id: str,
+    queue: str,
+    reason: Reason,
+    detail: str,
+    at: datetime,
+    payload: object,
+    dead_lettered: bool = True,
+    redis_message_id: str | None = None,
+) -> RefusedEvent:
+    """The one way a refusal record is made, by every layer: what it keeps of
+    the payload and how much of each text, whoever refused it."""
+    kept: dict[str, Any] | None
+    if payload is None:
+        kept = None
+    elif isinstance(payload, dict):
+        kept = payload
+    else:
+        kept = {"raw": repr(payload)[:MAX_NAME_CHARS]}
+    if kept is not None and len(json.dumps(kept, default=str)) > MAX_PAYLOAD_CHARS:
+        kept = {"truncated": json.dumps(kept, default=str)[:MAX_PAYLOAD_CHARS]}
+    return RefusedEvent(
+        refusal_id=refusal_id[:MAX_NAME_CHARS],
+        event_id=_name(kept, "event_id"),
+        type=_name(kept, "type"),
+        queue=queue,
+        reason=reason.value,
+        detail=detail[:MAX_DETAIL_CHARS],
+        refused_at=at,
+        payload=kept,
+        dead_lettered=dead_lettered,
+        redis_message_id=redis_message_id,
+    )
+
+
+def _name(payload: dict[str, Any] | None, field: str) -> str | None:
+    value = payload.get(field) if payload is not None else None
+    return value[:MAX_NAME_CHARS] if isinstance(value, str) else None
+
+
 DEFAULT_RETENTION = timedelta(days=90)
 TRIM_PER_RECORD = 100
 PURGE_BATCH = 1_000
@@ -49,7 +96,7 @@ class RedisRefusals:
         self._r = client
         self._keys = keys
         self.retention = retention
-        self._record = client.register_script(_RECORD)
+        self._record = client.register_script(script("refusal_record"))
 
     def record(self, refused: RefusedEvent) -> None:
         at = refused.refused_at.timestamp()
@@ -96,22 +143,6 @@ class RedisRefusals:
             pipe.zrem(self._keys.refused_by_time, refusal_id)
             removed, _ = pipe.execute()
         return bool(removed)
-
-
-# KEYS: records hash, by-time zset. ARGV: id ("" for none), record, its time,
-# cutoff, how many older than the cutoff to drop. Returns how many it dropped.
-_RECORD = """
-if ARGV[1] ~= "" then
-    redis.call("hset", KEYS[1], ARGV[1], ARGV[2])
-    redis.call("zadd", KEYS[2], ARGV[3], ARGV[1])
-end
-local old = redis.call("zrangebyscore", KEYS[2], "-inf", "(" .. ARGV[4], "LIMIT", 0, ARGV[5])
-if #old > 0 then
-    redis.call("hdel", KEYS[1], unpack(old))
-    redis.call("zrem", KEYS[2], unpack(old))
-end
-return #old
-"""
 
 
 def _load(row: bytes | str) -> RefusedEvent:

@@ -4,50 +4,63 @@ Every change is one optimistic transaction: the facts are read, the new state
 is folded, and the fact, the event's idempotency record and the indexes are
 written together or not at all. A purchase uses WATCH … MULTI/EXEC; a fact
 (the hot path) a read and a commit script that checks the record's version
-(``scripts/commit.lua``), both sent through the process's ``Coalescer`` so a
-busy worker's threads share their round trips. A concurrent writer to the
-same subscription makes the commit fail and the change is recomputed.
+(``scripts/commit.lua``), both sent through the process's round trips
+(``store/roundtrips.py``: a worker's threads share theirs). A concurrent
+writer to the same subscription makes the commit fail and the change is
+recomputed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 import redis
 
 from store import indexes
 from store.calendar import END_OF_TIME
-from store.coalesce import Coalescer
 from store.codec import dump_fact, dump_purchase, load_fact, load_purchase
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
 from store.keys import Keys
 from store.ledger import RedisLedger
 from store.lifecycle import project
+from store.lua import script
 from store.records import Fact, HistoryEntry, Purchase, Subscription
-from store.settle import Settlement
+from store.roundtrips import Pipelined, RoundTrips
+from store.text import text
 
 VERSION = "version"
-_SETTLED = 2  # scripts/commit.lua: applied, and the message settled with it
-_COMMIT = (resources.files("store") / "scripts" / "commit.lua").read_text()
+_WITH_EXTRA = 2  # scripts/commit.lua: applied, and every extra write ran
+_COMMIT = script("commit")
+
+
+@dataclass(frozen=True)
+class ExtraWrites:
+    """Writes to make in the same script as a change, right after it; each
+    runs only if the one before it answered an integer above zero. Opaque to
+    the store: whoever asks for them knows what they mean (the transport
+    settles the message that carried the change, workers/transport/settle.py)."""
+
+    commands: tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
 class Applied:
-    """What an event did to a subscription. ``duplicate`` when it was seen before."""
+    """What an event did to a subscription. ``duplicate`` when it was seen
+    before; ``extra_written`` when the commit also made the extra writes."""
 
     subscription: Subscription
     entry: HistoryEntry | None
     duplicate: bool = False
+    extra_written: bool = False
 
 
 class RedisSubscriptions:
-    def __init__(self, client: redis.Redis, keys: Keys, io: Coalescer | None = None) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, io: RoundTrips | None = None) -> None:
         self._r = client
         self._keys = keys
-        self._io = io if io is not None else Coalescer(client)
+        self._io = io if io is not None else Pipelined(client)
         self._commit_script = self._io.script(_COMMIT)
         self._ledger = RedisLedger(client, keys)
 
@@ -59,11 +72,11 @@ class RedisSubscriptions:
                 try:
                     pipe.watch(sub_key, event_key)  # type: ignore[no-untyped-call]
                     claimed = pipe.hget(event_key, "digest")
-                    if claimed is not None and _s(claimed) != fingerprint:
+                    if claimed is not None and text(claimed) != fingerprint:
                         raise EventIdReused(purchase.event_id)
                     existing = pipe.hget(sub_key, "purchase")
                     if existing is not None:
-                        return self._replayed_purchase(purchase, load_purchase(_s(existing)))
+                        return self._replayed_purchase(purchase, load_purchase(text(existing)))
                     record = project(purchase, [], purchase.occurred_at)
                     pipe.multi()
                     pipe.hset(
@@ -94,7 +107,7 @@ class RedisSubscriptions:
         subscription_id: str,
         fact: Fact,
         fingerprint: str,
-        settle: Settlement | None = None,
+        extra: ExtraWrites | None = None,
     ) -> Applied:
         """Add one dated fact and refold; idempotent per ``fact.event_id``.
 
@@ -104,10 +117,9 @@ class RedisSubscriptions:
         fact is folded again. The hot path of every cancellation: both steps
         go through the coalescer, so concurrent applies share round trips.
 
-        ``settle``: the queue message that carried the fact, settled by the
-        same script (store/settle.py). Only when the fact was applied: a
-        refused fact still has its refusal to record, and a duplicate commits
-        nothing, so their messages are acked the usual way.
+        ``extra``: writes to make in the same script, only when the fact is
+        applied (a refused fact still has its refusal to record, and a
+        duplicate commits nothing).
         """
         sub_key = self._keys.subscription(subscription_id)
         facts_key = self._keys.facts(subscription_id)
@@ -120,13 +132,13 @@ class RedisSubscriptions:
                     pipe.hgetall(facts_key),
                 )
             )
-            if claimed is not None and _s(claimed) != fingerprint:
+            if claimed is not None and text(claimed) != fingerprint:
                 raise EventIdReused(fact.event_id)
             if not raw:
                 raise UnknownSubscription(subscription_id)
-            fields = {_s(k): _s(v) for k, v in raw.items()}
+            fields = {text(k): text(v) for k, v in raw.items()}
             purchase = load_purchase(fields["purchase"])
-            known = {_s(k): load_fact(_s(k), _s(v)) for k, v in raw_facts.items()}
+            known = {text(k): load_fact(text(k), text(v)) for k, v in raw_facts.items()}
             seen = known.get(fact.event_id)
             if seen is not None:
                 if seen[1] != fingerprint:
@@ -145,22 +157,23 @@ class RedisSubscriptions:
             indexes.on_change(writes, self._keys, before, after)
             entry = after.outcome_of(fact.event_id)
             refused = entry is not None and entry.reason is not None
-            if self._commit(sub_key, fields.get(VERSION, ""), writes, None if refused else settle):
+            answer = self._commit(
+                sub_key, fields.get(VERSION, ""), writes, None if refused else extra
+            )
+            if answer:
                 record = _fold(purchase, known, fields)
-                return Applied(record, record.outcome_of(fact.event_id))
+                return Applied(
+                    record, record.outcome_of(fact.event_id), extra_written=answer == _WITH_EXTRA
+                )
 
-    def _commit(
-        self, sub_key: str, version: str, writes: Any, settle: Settlement | None = None
-    ) -> bool:
-        keys = [sub_key] if settle is None else [sub_key, settle.acks, settle.messages]
-        args: list[Any] = [version, "" if settle is None else settle.message_id]
-        for command, _options in writes.command_stack:
+    def _commit(self, sub_key: str, version: str, writes: Any, extra: ExtraWrites | None) -> int:
+        commands = [command for command, _options in writes.command_stack]
+        args: list[Any] = [version, len(commands)]
+        for command in [*commands, *(extra.commands if extra else ())]:
             args.append(len(command))
             args.extend(command)
-        (applied,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, keys, args))
-        if applied == _SETTLED and settle is not None:
-            settle.settled()
-        return bool(applied)
+        (answer,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, [sub_key], args))
+        return int(answer)
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:
         """The subscription as it stands at ``at`` (default: the latest time it knows)."""
@@ -170,8 +183,8 @@ class RedisSubscriptions:
             raw, raw_facts = pipe.execute()
         if not raw:
             return None
-        fields = {_s(k): _s(v) for k, v in raw.items()}
-        known = {_s(k): load_fact(_s(k), _s(v)) for k, v in raw_facts.items()}
+        fields = {text(k): text(v) for k, v in raw.items()}
+        known = {text(k): load_fact(text(k), text(v)) for k, v in raw_facts.items()}
         record = _fold(load_purchase(fields["purchase"]), known, fields, at)
         # The ledger, not the record, knows what was charged (store/billing.py).
         record.last_billed_period = self._ledger.last_billed_period(subscription_id, at)
@@ -186,10 +199,4 @@ def _fold(
 ) -> Subscription:
     as_of = at or datetime.fromisoformat(fields["watermark"])
     facts = [f for f, _ in known.values() if at is None or f.at <= at]
-    record = project(purchase, facts, as_of)
-    record.last_billed_period = fields.get("last_billed_period")
-    return record
-
-
-def _s(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return project(purchase, facts, as_of)

@@ -19,8 +19,8 @@ from store.keys import Keys
 from workers.gateway.base import Gateway
 from workers.gateway.http import HttpGateway, HttpGatewayConfig
 from workers.gateway.outbox import OutboxGateway
-from workers.handlers.reminders import DEFAULT_RENEWAL_URL, ReminderPolicy
 from workers.messages.reminders import renewal_url_problem
+from workers.policies import DEFAULT_RENEWAL_URL, ReminderPolicy
 
 if TYPE_CHECKING:
     from subcycle.settings import Settings

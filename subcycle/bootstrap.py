@@ -1,45 +1,169 @@
 """The composition root: the one place that builds the real adapters and
-wires them. Tests call it with their own client, prefix and clock."""
+wires them. Each process builds only what it runs:
+
+- every command: ``Core`` (settings, the Redis client, the store);
+- publishing (``subcycle publish``, ticks, dead-letter retries):
+  ``publisher(core)``;
+- verifying codes (``subcycle otp verify``, the API): ``codes(core)``;
+- the workers (``subcycle worker``, ``drain``): ``workers(core)``, the broker,
+  the handlers' dependencies and every actor;
+- the scheduler: ``ticker(core)`` (and its lease, subcycle/commands/scheduler.py).
+
+``build`` wires all of it at once, for the tests and the demo.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
 
 from events import JST, Queue
+from scheduler.ticks import Ticker
 from store.connection import connect
 from store.otp_rules import ms
 from store.redis import RedisStore
+from store.roundtrips import RoundTrips
 from subcycle.annual_config import build_gateway, reminder_policy
-from subcycle.otp_config import build_otp
+from subcycle.otp_config import otp_policy, otp_rules
 from subcycle.settings import Settings
 from workers.actors import current_retries, declare_actors
-from workers.broker import BrokerSettings, build_broker
-from workers.deps import Deps, RetryPolicy
+from workers.deps import Clock, Deps
 from workers.gateway.delivery import Delivery
+from workers.metrics import MetricsMiddleware
+from workers.middleware import LogContext, Tally
+from workers.otp import Otp
+from workers.policies import RacingPurchase
 from workers.publisher import Publisher
 from workers.tasks import task_sender
+from workers.transport.broker import BrokerSettings, SubcycleBroker, build_broker
+from workers.transport.coalesce import Coalescer
+from workers.transport.poison import PoisonSink
 
 
 def system_clock() -> datetime:
     return datetime.now(JST)
 
 
-@dataclass
-class App:
+@dataclass(frozen=True)
+class Core:
     settings: Settings
     client: redis.Redis
     store: RedisStore
-    broker: RedisBroker
+    clock: Clock
+
+
+def core(
+    settings: Settings,
+    *,
+    client: redis.Redis | None = None,
+    clock: Clock = system_clock,
+    io: RoundTrips | None = None,
+) -> Core:
+    """Building connects nothing: the first command does."""
+    client = client if client is not None else connect(settings.redis_url)
+    store = RedisStore(
+        client,
+        settings.key_prefix,
+        io=io,
+        refused_retention=timedelta(days=settings.refused_retention_days),
+    )
+    return Core(settings, client, store, clock)
+
+
+def codes(core: Core) -> Otp:
+    return Otp(core.store.codes, otp_policy(core.settings))
+
+
+def publisher(core: Core) -> Publisher:
+    lifetime = otp_rules(core.settings).attempt_lifetime
+    return Publisher(
+        core.client,
+        core.store.keys,
+        core.settings.queue_namespace,
+        # A login request's claim lives as long as its attempt (store/otp.py).
+        claim_ttl_ms={Queue.OTP.value: ms(lifetime)},
+    )
+
+
+def ticker(core: Core, publisher: Publisher) -> Ticker:
+    hour, minute = (int(x) for x in core.settings.scheduler_expiry_time.split(":"))
+    return Ticker(
+        publisher,
+        core.store.billing,
+        core.clock,
+        expiry_at=time(hour, minute),
+        first_period=core.settings.scheduler_first_period,
+    )
+
+
+@dataclass(frozen=True)
+class Workers:
+    broker: SubcycleBroker
+    deps: Deps
+    actors: dict[str, dramatiq.Actor[Any, Any]]
+
+
+def workers(core: Core, publisher: Publisher, codes: Otp) -> Workers:
+    """The broker (set as Dramatiq's global one), the handlers' dependencies
+    and every actor. ``core``'s store should share the broker's coalescer
+    (``io`` of ``core``) so a worker's threads share their round trips."""
+    settings = core.settings
+    io = core.store.io if isinstance(core.store.io, Coalescer) else Coalescer(core.client)
+    metrics = MetricsMiddleware()
+    poison = PoisonSink(core.store.refusals, core.clock)
+    poison.on_moved.append(metrics.poison_moved)
+    broker = build_broker(
+        core.client,
+        BrokerSettings(
+            namespace=settings.queue_namespace,
+            heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
+            maintenance_chance=settings.maintenance_chance,
+        ),
+        poison=poison,
+        io=io,
+        middleware=[LogContext(), Tally(), metrics],
+    )
+    deps = Deps(
+        store=core.store,
+        publisher=publisher,
+        clock=core.clock,
+        delivery=Delivery(
+            build_gateway(settings, core.client, core.store.keys), core.client, core.store.keys
+        ),
+        codes=codes,
+        reminders=reminder_policy(settings),
+        racing=RacingPurchase(
+            retries=settings.unknown_subscription_retries,
+            backoff_ms=settings.unknown_subscription_backoff_ms,
+        ),
+        send_task=task_sender(broker),
+        settlement=broker.current_settlement,
+        settled=broker.settled.note,
+        retries=current_retries,
+    )
+    return Workers(broker, deps, declare_actors(broker, deps))
+
+
+@dataclass
+class App:
+    """Everything wired, for the tests and the demo."""
+
+    settings: Settings
+    client: redis.Redis
+    store: RedisStore
+    broker: SubcycleBroker
     publisher: Publisher
     deps: Deps
     actors: dict[str, dramatiq.Actor[Any, Any]]
+
+    @property
+    def core(self) -> Core:
+        return Core(self.settings, self.client, self.store, self.deps.clock)
 
 
 def build(
@@ -49,45 +173,7 @@ def build(
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
     client = client if client is not None else connect(settings.redis_url)
-    store = RedisStore(  # its coalescer serves the broker too
-        client,
-        settings.key_prefix,
-        refused_retention=timedelta(days=settings.refused_retention_days),
-    )
-    broker = build_broker(
-        client,
-        BrokerSettings(
-            namespace=settings.queue_namespace,
-            heartbeat_timeout_ms=settings.heartbeat_timeout_ms,
-            maintenance_chance=settings.maintenance_chance,
-        ),
-        refusals=store.refusals,
-        clock=clock,
-        io=store.io,
-    )
-    otp = build_otp(settings, store)
-    publisher = Publisher(
-        client,
-        store.keys,
-        settings.queue_namespace,
-        # A login request's claim lives as long as its attempt (store/otp.py).
-        claim_ttl_ms={Queue.OTP.value: ms(otp.policy.rules.attempt_lifetime)},
-    )
-    delivery = Delivery(build_gateway(settings, client, store.keys), client, store.keys)
-    deps = Deps(
-        store=store,
-        publisher=publisher,
-        clock=clock,
-        delivery=delivery,
-        retry=RetryPolicy(
-            unknown_subscription_retries=settings.unknown_subscription_retries,
-            unknown_subscription_backoff_ms=settings.unknown_subscription_backoff_ms,
-        ),
-        send_task=task_sender(broker),
-        settlement=broker.current_settlement,
-        retries=current_retries,
-    )
-    deps.extras["otp"] = otp
-    deps.extras["reminders"] = reminder_policy(settings)
-    actors = declare_actors(broker, deps)
-    return App(settings, client, store, broker, publisher, deps, actors)
+    base = core(settings, client=client, clock=clock, io=Coalescer(client))
+    sender = publisher(base)
+    running = workers(base, sender, codes(base))
+    return App(settings, client, base.store, running.broker, sender, running.deps, running.actors)

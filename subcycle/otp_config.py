@@ -12,11 +12,19 @@ import structlog
 from pydantic import SecretStr
 
 from store.otp_rules import OtpRules
-from store.redis import RedisStore
 from subcycle.settings import Settings
-from workers.otp import Otp, OtpPolicy
+from workers.otp import OtpPolicy
 
 log = structlog.get_logger(__name__)
+
+
+def otp_rules(settings: Settings) -> OtpRules:
+    return OtpRules(
+        number_limit=settings.otp_number_limit,
+        number_window=timedelta(seconds=settings.otp_number_window_s),
+        overall_limit=settings.otp_overall_limit,
+        overall_window=timedelta(seconds=settings.otp_overall_window_s),
+    )
 
 
 def otp_policy(settings: Settings) -> OtpPolicy:
@@ -28,12 +36,7 @@ def otp_policy(settings: Settings) -> OtpPolicy:
     return OtpPolicy(
         secret=raw.encode() if raw else None,
         product=settings.otp_product_name,
-        rules=OtpRules(
-            number_limit=settings.otp_number_limit,
-            number_window=timedelta(seconds=settings.otp_number_window_s),
-            overall_limit=settings.otp_overall_limit,
-            overall_window=timedelta(seconds=settings.otp_overall_window_s),
-        ),
+        rules=otp_rules(settings),
     )
 
 
@@ -67,7 +70,3 @@ def development_secret(path: Path) -> str:
         hint="set SUBCYCLE_OTP_SECRET in production; this file is a development fallback",
     )
     return path.read_text().strip()
-
-
-def build_otp(settings: Settings, store: RedisStore) -> Otp:
-    return Otp(store, otp_policy(settings))

@@ -16,7 +16,7 @@ from tests.conftest import Clock
 from tests.support import PHONE, event, purchase
 from workers.handlers import lifecycle
 from workers.handlers import otp as otp_handlers
-from workers.otp import Otp, otp_of
+from workers.otp import Otp
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
 MINUTE = timedelta(minutes=1)
@@ -66,7 +66,7 @@ def register(
 
 
 def otp(app: App) -> Otp:
-    return otp_of(app.deps)
+    return app.deps.codes
 
 
 def outbox(app: App, phone: str = PHONE) -> list[dict[str, Any]]:

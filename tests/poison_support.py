@@ -10,14 +10,16 @@ from typing import Any
 from dramatiq import Message
 
 from subcycle.bootstrap import App
+from workers.transport.inspect import Inspector
+from workers.transport.keys import QueueKeys
 
 
 def put_raw(app: App, queue: str, data: bytes) -> str:
     """Bytes onto ``queue`` exactly where Dramatiq looks for messages."""
     rid = str(uuid.uuid4())
-    ns = app.broker.namespace
-    app.client.hset(f"{ns}:{queue}.msgs", rid, data)
-    app.client.rpush(f"{ns}:{queue}", rid)
+    keys = QueueKeys(app.broker.namespace)
+    app.client.hset(keys.messages(queue), rid, data)
+    app.client.rpush(keys.ready(queue), rid)
     return rid
 
 
@@ -41,21 +43,19 @@ def put_message(
     fields["args"] = args
     fields["kwargs"] = {} if kwargs is None else kwargs
     data = json.dumps(fields, separators=(",", ":")).encode()
-    ns = app.broker.namespace
-    app.client.hset(f"{ns}:{queue}.msgs", rid, data)
-    app.client.rpush(f"{ns}:{queue}", rid)
+    keys = QueueKeys(app.broker.namespace)
+    app.client.hset(keys.messages(queue), rid, data)
+    app.client.rpush(keys.ready(queue), rid)
     return rid
 
 
 def dead_letter_ids(app: App, queue: str) -> set[str]:
-    raw = app.client.zrange(f"{app.broker.namespace}:{queue}.XQ", 0, -1)
-    return {r.decode() if isinstance(r, bytes) else str(r) for r in raw}
+    inspector = Inspector(app.client, app.broker.namespace)
+    return {dead.redis_message_id for dead in inspector.dead_messages(queue)}
 
 
 def unacked(app: App) -> int:
-    ns = app.broker.namespace
-    keys = list(app.client.scan_iter(match=f"{ns}:__acks__.*", count=1000))
-    return sum(int(app.client.scard(k)) for k in keys)
+    return Inspector(app.client, app.broker.namespace).unacked()
 
 
 def state_of(app: App) -> dict[str, Any]:

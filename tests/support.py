@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
 from events import Event, parse_event
 from subcycle.bootstrap import App
 from workers.drain import DrainReport, drain
@@ -47,6 +49,14 @@ def cancellation(sub: str, at: str, kind: str = "monthly_service", **extra: Any)
 
 def consent(sub: str, at: str, **extra: Any) -> Event:
     return event("RenewalConsentGiven", subscription_id=sub, occurred_at=at, **extra)
+
+
+def open_on(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every command opens the test's app (its backend, prefix and namespace)
+    instead of connecting to the URL it was given."""
+    monkeypatch.setattr("subcycle.commands.common.connect", lambda url: app.client)
+    monkeypatch.setenv("SUBCYCLE_KEY_PREFIX", app.settings.key_prefix)
+    monkeypatch.setenv("SUBCYCLE_QUEUE_NAMESPACE", app.settings.queue_namespace)
 
 
 def run(app: App, *events: Event, threads: int = 2) -> DrainReport:

@@ -14,7 +14,6 @@ from subcycle.bootstrap import build
 from subcycle.settings import Settings
 from workers.gateway.http import HttpGateway
 from workers.gateway.outbox import OutboxGateway
-from workers.handlers.reminders import policy_of
 
 
 def test_offsets_are_read_from_a_comma_separated_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,4 +54,4 @@ def test_the_composition_root_picks_the_gateway_named_in_the_settings() -> None:
         client=client,
     )
     assert isinstance(http.deps.delivery.gateway, HttpGateway)
-    assert policy_of(http.deps).offsets_days == (30, 7)
+    assert http.deps.reminders.offsets_days == (30, 7)

@@ -21,7 +21,7 @@ from subcycle import logs
 from subcycle.bootstrap import App
 from subcycle.cli import main
 from tests.poison_support import put_message, put_raw, state_of, unacked
-from tests.support import purchase, run
+from tests.support import open_on, purchase, run
 
 URL = ["--redis-url", "redis://the-test-app"]
 QUEUE_BY_TYPE = {t.__name__: q.value for t, q in QUEUE_OF.items()}
@@ -111,7 +111,7 @@ FAST = settings(
 
 @pytest.fixture
 def cli(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
-    monkeypatch.setattr("subcycle.commands.common.build", lambda settings: app)
+    open_on(app, monkeypatch)
     logs.configure("console", "WARNING")  # to stderr, as the commands do: stdout is data
     return app
 

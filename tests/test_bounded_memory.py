@@ -42,7 +42,7 @@ def keys_under(client: redis.Redis, prefix: str) -> list[bytes]:
 
 def shortened(app: App) -> App:
     """The app with every login-attempt time in seconds instead of a day."""
-    app.deps.extras["otp"] = Otp(app.store, OtpPolicy(SECRET.encode(), SHORT))
+    app.deps.codes = Otp(app.store.codes, OtpPolicy(SECRET.encode(), SHORT))
     app.deps.publisher = Publisher(
         app.client,
         app.store.keys,
@@ -142,9 +142,9 @@ def test_refused_events_older_than_the_retention_are_dropped_as_new_ones_come(
 def test_purge_older_than_drops_old_dead_letters_and_keeps_new_ones(
     cli_env: redis.Redis, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from subcycle.commands.common import open_app
+    from subcycle.commands.common import open_core
 
-    app = open_app(type("Args", (), {"redis_url": None})())
+    app = open_core(type("Args", (), {"redis_url": None})())
     old = RefusedEvent(
         refusal_id="old",
         event_id="e-old",
@@ -152,12 +152,12 @@ def test_purge_older_than_drops_old_dead_letters_and_keeps_new_ones(
         queue="otp",
         reason="numbers_do_not_match",
         detail="",
-        refused_at=app.deps.clock() - timedelta(days=40),
+        refused_at=app.clock() - timedelta(days=40),
         payload=None,
     )
     app.store.refusals.record(old)
     app.store.refusals.record(
-        RefusedEvent(**{**old.__dict__, "refusal_id": "new", "refused_at": app.deps.clock()})
+        RefusedEvent(**{**old.__dict__, "refusal_id": "new", "refused_at": app.clock()})
     )
     assert main(["dead-letters", "purge", "--older-than", "30d"]) == 0
     assert "purged 1 dead letter(s)" in capsys.readouterr().out

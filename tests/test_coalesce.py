@@ -1,4 +1,4 @@
-"""The coalescer (store/coalesce.py): concurrent threads' batches share round
+"""The coalescer (workers/transport/coalesce.py): concurrent threads' batches share round
 trips, yet each batch gets exactly its own replies and its own errors."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from store.coalesce import Coalescer
+from workers.transport.coalesce import Coalescer
 
 INCR = "return redis.call('incrby', KEYS[1], ARGV[1])"
 

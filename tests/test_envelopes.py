@@ -19,14 +19,16 @@ from subcycle.bootstrap import App
 from tests.otp_support import customer, outbox, with_secret
 from tests.poison_support import dead_letter_ids, unacked
 from tests.support import PHONE, cancellation, event, purchase, run
+from workers.transport.inspect import Inspector
+from workers.transport.keys import QueueKeys
 
 
 def put_envelope(app: App, queue: str, fields: dict[str, Any], rid: str | None = None) -> str:
     """An envelope, however hostile, exactly where Dramatiq looks for messages."""
     rid = rid or str(uuid.uuid4())
-    ns = app.broker.namespace
-    app.client.hset(f"{ns}:{queue}.msgs", rid, json.dumps(fields))
-    app.client.rpush(f"{ns}:{queue}", rid)
+    keys = QueueKeys(app.broker.namespace)
+    app.client.hset(keys.messages(queue), rid, json.dumps(fields))
+    app.client.rpush(keys.ready(queue), rid)
     return rid
 
 
@@ -118,8 +120,7 @@ def test_a_malformed_envelope_is_moved_aside_and_the_rest_of_its_fetch_goes_on(
 def test_a_forged_redis_message_id_cannot_ack_another_message(app: App) -> None:
     victim = app.publisher.publish([purchase("S1")])
     assert victim.enqueued == 1
-    ns = app.broker.namespace
-    [victim_rid] = [r.decode() for r in app.client.lrange(f"{ns}:lifecycle", 0, -1)]
+    [(victim_rid, _)] = Inspector(app.client, app.broker.namespace).messages_on("lifecycle")
     forged = envelope("lifecycle", "SubscriptionPurchased", [purchase("S9").wire()])
     forged["options"] = {"redis_message_id": victim_rid}
     rid = put_envelope(app, "lifecycle", forged)

@@ -10,11 +10,11 @@ import json
 import pytest
 
 from subcycle import logs
-from subcycle.bootstrap import App
+from subcycle.bootstrap import App, core
 from subcycle.cli import main
+from subcycle.commands.queues import depths as queue_depths
 from tests.poison_support import put_raw
-from tests.support import cancellation, purchase, run
-from workers.queues import queue_depths
+from tests.support import cancellation, open_on, purchase, run
 
 URL = ["--redis-url", "redis://the-test-app"]
 
@@ -22,7 +22,7 @@ URL = ["--redis-url", "redis://the-test-app"]
 @pytest.fixture
 def cli(app: App, monkeypatch: pytest.MonkeyPatch) -> App:
     """Every command opens the test's app instead of building its own."""
-    monkeypatch.setattr("subcycle.commands.common.build", lambda settings: app)
+    open_on(app, monkeypatch)
     logs.configure("console", "WARNING")  # to stderr, as the commands do: stdout is data
     return app
 
@@ -202,12 +202,7 @@ def test_a_stopped_worker_is_no_longer_counted_but_its_heartbeat_stays_for_maint
     app: App,
 ) -> None:
     run(app, purchase("S1"))  # real Dramatiq workers, stopped at the end
-    depths = queue_depths(
-        app.client,
-        app.settings.queue_namespace,
-        app.store.refusals,
-        heartbeat_timeout_ms=app.settings.heartbeat_timeout_ms,
-    )
+    depths = queue_depths(core(app.settings, client=app.client))
     assert {d.workers for d in depths} == {0}
     heartbeats = f"{app.settings.queue_namespace}:__heartbeats__"
     # Still listed, dated back: the next maintenance requeues what it held.

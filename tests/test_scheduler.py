@@ -34,7 +34,7 @@ def queued(app: App, queue: str) -> list[dict[str, Any]]:
 
 def service(app: App, holder: str, ttl_ms: int = 60_000) -> SchedulerService:
     lease = Lease(app.client, f"{app.settings.key_prefix}scheduler:lease", holder, ttl_ms)
-    return SchedulerService(ticker_for(app), lease)
+    return SchedulerService(ticker_for(app.core), lease)
 
 
 def test_on_its_very_first_start_it_closes_only_the_previous_month() -> None:
@@ -108,7 +108,7 @@ def test_a_waiting_replica_takes_over_and_catches_up_when_the_lease_lapses(
 
 def test_a_repeated_month_end_tick_enqueues_nothing_new(app: App, clock: Clock) -> None:
     clock.now = jst("2026-09-10T12:00:00+09:00")
-    ticker = ticker_for(app)
+    ticker = ticker_for(app.core)
     ticker.month_end()
     ticker.month_end()
     assert len(queued(app, "billing")) == 1

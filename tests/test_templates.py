@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from workers.handlers.reminders import DEFAULT_RENEWAL_URL
 from workers.messages import GSM_SEGMENT, UCS2_SEGMENT, segment_limit
 from workers.messages.reminders import (
     LONGEST_DATE,
@@ -15,6 +14,7 @@ from workers.messages.reminders import (
     renewal_reminder,
     renewal_url_problem,
 )
+from workers.policies import DEFAULT_RENEWAL_URL
 
 LONGEST_URL = "https://" + "r" * 28  # 36 characters, the longest the templates allow
 

@@ -1,28 +1,27 @@
 """Thin Dramatiq actors: re-validate the message into its event, call the
-handler, turn refusals into retries or dead letters. Safe to run twice."""
+handler, turn refusals into dead letters and ``RetryLater`` into retries.
+Safe to run twice. The transport is given each handler's result, to see a
+commit that settled its message (workers/transport/settle.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import dramatiq
 import structlog
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from events import QUEUE_OF, Event, InvalidEvent, Queue, parse_event
-from store.codec import digest
-from store.errors import Refusal, UnknownSubscription
-from store.refusals import RefusedEvent
+from events import QUEUE_OF, Event, InvalidEvent, Queue, ids, parse_event
+from events.reasons import Reason, Refusal
+from store.errors import UnknownSubscription
+from store.refusals import refused
 from workers.deps import Deps
 from workers.errors import Rejected, RetryLater
 from workers.handlers import HANDLERS, TASKS, Handler
+from workers.transport.broker import SubcycleBroker
 
 log = structlog.get_logger(__name__)
-
-MAX_STORED_PAYLOAD = 16_384
 
 # Retries that fit each queue: a charge can wait, a verification code cannot.
 # Every bound is the actor's own: a message can never change one
@@ -64,17 +63,17 @@ QUEUE_OPTIONS: dict[Queue, dict[str, Any]] = {
 }
 
 
-def declare_actors(broker: RedisBroker, deps: Deps) -> dict[str, dramatiq.Actor[Any, Any]]:
+def declare_actors(broker: SubcycleBroker, deps: Deps) -> dict[str, dramatiq.Actor[Any, Any]]:
     """One actor per event type, on that type's queue, bound to ``broker``."""
     actors: dict[str, dramatiq.Actor[Any, Any]] = {}
-    for event_type, queue in QUEUE_OF.items():
+    for event_type, handler in HANDLERS.items():
         name = event_type.__name__
-        handler = HANDLERS.get(event_type, _not_built_yet)
+        queue = QUEUE_OF[event_type]
         options = dict(QUEUE_OPTIONS[queue])
         options["throws"] = (Rejected,)
-        if event_type.__name__ in {"CancellationRequested", "RenewalConsentGiven"}:
+        if name in {"CancellationRequested", "RenewalConsentGiven"}:
             # Our own bounded wait for a racing purchase decides; see _run.
-            options["max_retries"] = deps.retry.unknown_subscription_retries + 1
+            options["max_retries"] = deps.racing.retries + 1
         actors[name] = dramatiq.Actor(
             _actor_body(event_type, queue, handler, deps),
             broker=broker,
@@ -96,42 +95,39 @@ def declare_actors(broker: RedisBroker, deps: Deps) -> dict[str, dramatiq.Actor[
     return actors
 
 
-def _not_built_yet(event: Event, deps: Deps) -> None:
-    raise Refusal("not_supported", f"no handler for {type(event).__name__} yet")
-
-
 def _actor_body(
     event_type: type[Event], queue: Queue, handler: Handler, deps: Deps
 ) -> Callable[[Any], None]:
     def run(wire: Any) -> None:
-        _run(wire, event_type, queue, handler, deps)
+        deps.settled(_run(wire, event_type, queue, handler, deps))
 
     run.__name__ = event_type.__name__
     return run
 
 
-def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, deps: Deps) -> None:
+def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, deps: Deps) -> object:
     try:
         event = parse_event(wire)
     except InvalidEvent as e:
-        _reject(deps, wire, queue, "invalid_event", str(e))
+        _reject(deps, wire, queue, e.reason, str(e))
     if not isinstance(event, event_type):
         sent = type(event).__name__
-        _reject(deps, wire, queue, "wrong_actor", f"{sent} sent to the {event_type.__name__} actor")
+        _reject(
+            deps, wire, queue, Reason.WRONG_ACTOR, f"{sent} sent to the {event_type.__name__} actor"
+        )
     try:
-        handler(event, deps)
+        return handler(event, deps)
     except UnknownSubscription as e:
-        retries = current_retries() or 0
-        if retries < deps.retry.unknown_subscription_retries:
-            delay = deps.retry.unknown_subscription_backoff_ms * 2**retries
-            log.info("waiting_for_purchase", retries=retries, delay_ms=delay)
-            raise dramatiq.Retry(str(e), delay=delay) from e
-        _reject(deps, event.wire(), queue, e.reason, e.detail, event)
+        delay = deps.racing.delay_ms(deps.retries())
+        if delay is None:
+            _reject(deps, event.wire(), queue, e.reason, e.detail, event)
+        log.info("waiting_for_purchase", retries=deps.retries(), delay_ms=delay)
+        raise dramatiq.Retry(str(e), delay=delay) from None
     except Refusal as e:
         _reject(deps, event.wire(), queue, e.reason, e.detail, event)
     except RetryLater as e:
-        log.info("waiting", reason=e.reason, retries=current_retries(), delay_ms=e.delay_ms)
-        raise dramatiq.Retry(str(e), delay=e.delay_ms) from e
+        log.info("waiting", reason=e.reason, retries=deps.retries(), delay_ms=e.delay_ms)
+        raise dramatiq.Retry(str(e), delay=e.delay_ms) from None
 
 
 def current_retries() -> int | None:
@@ -141,31 +137,32 @@ def current_retries() -> int | None:
 
 
 def _reject(
-    deps: Deps, wire: Any, queue: Queue, reason: str, detail: str, event: Event | None = None
-) -> Any:
+    deps: Deps,
+    wire: Any,
+    queue: Queue,
+    reason: Reason,
+    detail: str,
+    event: Event | None = None,
+) -> NoReturn:
     """Keep a durable record of the refusal, release the event id, dead-letter."""
     message = CurrentMessage.get_current_message()
     rid = message.options.get("redis_message_id") if message is not None else None
-    refusal_id = message.message_id if message is not None else (event.event_id if event else "?")
-    payload = wire if isinstance(wire, dict) else {"raw": repr(wire)[:200]}
-    if len(json.dumps(payload, default=str)) > MAX_STORED_PAYLOAD:
-        payload = {"truncated": json.dumps(payload, default=str)[:MAX_STORED_PAYLOAD]}
-    event_id = payload.get("event_id") if isinstance(payload.get("event_id"), str) else None
+    if message is not None:
+        refusal_id = f"{ids.MESSAGE}{message.message_id}"
+    else:
+        refusal_id = event.event_id if event is not None else "?"
     deps.store.refusals.record(
-        RefusedEvent(
+        refused(
             refusal_id=refusal_id,
-            event_id=event_id,
-            type=payload.get("type") if isinstance(payload.get("type"), str) else None,
             queue=queue.value,
             reason=reason,
             detail=detail,
-            refused_at=deps.clock(),
-            payload=payload,
-            dead_lettered=True,
-            redis_message_id=rid,
+            at=deps.clock(),
+            payload=wire,
+            redis_message_id=rid if isinstance(rid, str) else None,
         )
     )
-    if event is not None and reason != "event_id_reused":
-        deps.store.events.forget(event.event_id, digest(event.wire()))
-    log.warning("event_refused", reason=reason, detail=detail)
+    if event is not None and reason is not Reason.EVENT_ID_REUSED:
+        deps.store.events.forget(event.event_id, event.fingerprint())
+    log.warning("event_refused", reason=reason.value, detail=detail)
     raise Rejected(reason, detail)

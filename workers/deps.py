@@ -1,27 +1,46 @@
-"""What handlers depend on, passed in by the composition root (no globals)."""
+"""What handlers depend on, passed in by the composition root (no globals):
+each a typed port, so a handler test passes hand-written fakes
+(tests/fakes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from store.redis import RedisStore
-from store.settle import Settlement
-from workers.gateway.delivery import Delivery
-from workers.publisher import Publisher
+from events import Event
+from store.base import Store
+from store.subscriptions import ExtraWrites
+from workers.gateway.base import OutgoingMessage
+from workers.otp import Otp
+from workers.policies import RacingPurchase, ReminderPolicy
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long a cancellation or consent waits for a purchase it may be racing."""
-
-    unknown_subscription_retries: int = 5
-    unknown_subscription_backoff_ms: int = 250
+Clock = Callable[[], datetime]
+TaskSender = Callable[[str, tuple[Any, ...]], None]
 
 
-def _no_message() -> Settlement | None:
+class FollowUps(Protocol):
+    """Where a handler sends the events it derives (workers/publisher.py)."""
+
+    def publish_derived(self, events: Iterable[Event]) -> Any: ...
+
+
+class Deliveries(Protocol):
+    """Exactly-once delivery through the gateway (workers/gateway/delivery.py)."""
+
+    def deliver(self, message: OutgoingMessage, sent_at: datetime, keep_for: timedelta) -> bool: ...
+
+
+def _no_tasks(name: str, args: tuple[Any, ...]) -> None:
+    raise RuntimeError(f"no task sender wired: cannot send {name}")
+
+
+def _no_message() -> ExtraWrites | None:
+    return None
+
+
+def _nothing_settled(result: object) -> None:
     return None
 
 
@@ -29,25 +48,24 @@ def _not_in_a_worker() -> int | None:
     return None
 
 
-def _no_tasks(name: str, args: tuple[Any, ...]) -> None:
-    raise RuntimeError(f"no task sender wired: cannot send {name}")
-
-
 @dataclass
 class Deps:
-    store: RedisStore
-    publisher: Publisher
+    store: Store
+    publisher: FollowUps
     # Physical time, only where physical time is the point (refusal records,
-    # code validity). Business decisions use the event's occurred_at.
-    clock: Callable[[], datetime]
-    delivery: Delivery
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    extras: dict[str, Any] = field(default_factory=dict)
+    # code validity, sent_at). Business decisions use the event's occurred_at.
+    clock: Clock
+    delivery: Deliveries
+    codes: Otp
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    racing: RacingPurchase = field(default_factory=RacingPurchase)
     # Enqueues a task actor's message: (task name, args). See workers/tasks.py.
-    send_task: Callable[[str, tuple[Any, ...]], None] = field(default=_no_tasks)
-    # The queue message being handled, for a commit that is its last effect
-    # to settle it (store/settle.py); None outside a worker.
-    settlement: Callable[[], Settlement | None] = field(default=_no_message)
+    send_task: TaskSender = field(default=_no_tasks)
+    # Extra writes that settle the queue message being handled, for a commit
+    # that is its last effect (workers/transport/settle.py); None outside a
+    # worker. ``settled`` is given each handler's result, to know.
+    settlement: Callable[[], ExtraWrites | None] = field(default=_no_message)
+    settled: Callable[[object], None] = field(default=_nothing_settled)
     # How many times the message being handled was retried; None outside a
     # worker, where nothing can be retried later.
     retries: Callable[[], int | None] = field(default=_not_in_a_worker)

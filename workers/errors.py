@@ -1,6 +1,9 @@
-"""Errors raised in workers. ``Rejected`` is never retried: it dead-letters."""
+"""What a handler raises besides a refusal (``events.reasons.Refusal``):
+``RetryLater``, and the actors' ``Rejected``, which is never retried."""
 
 from __future__ import annotations
+
+from events.reasons import Reason
 
 
 class WorkerError(Exception):
@@ -8,18 +11,21 @@ class WorkerError(Exception):
 
 
 class Rejected(WorkerError):
-    """A message that no retry can fix (bad event, reused id, exhausted race)."""
+    """A message that no retry can fix: the actor dead-letters it (its
+    refusal record is written first)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: Reason, detail: str) -> None:
         self.reason = reason
         super().__init__(f"{reason}: {detail}")
 
 
 class RetryLater(WorkerError):
-    """Run this message again after ``delay_ms``: what it needs may be on its
-    way on another queue (a purchase racing the request that needs it)."""
+    """Run this message again: after ``delay_ms``, or after the queue's own
+    back-off when None (a provider's blip; a purchase racing on another
+    queue)."""
 
-    def __init__(self, reason: str, delay_ms: int) -> None:
+    def __init__(self, reason: str, delay_ms: int | None = None) -> None:
         self.reason = reason
         self.delay_ms = delay_ms
-        super().__init__(f"{reason}: again in {delay_ms} ms")
+        when = "with back-off" if delay_ms is None else f"in {delay_ms} ms"
+        super().__init__(f"{reason}: again {when}")

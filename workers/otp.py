@@ -14,12 +14,11 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from events import normalise_phone
-from store.otp import RedisOtp, Status
+from store.base import Codes
+from store.otp import Status
 from store.otp_rules import OtpRules, Verdict
-from store.redis import RedisStore
 from workers import metrics
 from workers.errors import WorkerError
 
@@ -84,9 +83,8 @@ def parse_code(text: str) -> str:
 class Otp:
     """What the login page asks synchronously; and what the OTP actor uses."""
 
-    def __init__(self, store: RedisStore, policy: OtpPolicy) -> None:
-        self.store = store
-        self.codes = RedisOtp(store.client, store.keys)
+    def __init__(self, codes: Codes, policy: OtpPolicy) -> None:
+        self.codes = codes
         self.policy = policy
 
     def code_for(self, phone: str, code_id: str) -> str:
@@ -109,13 +107,3 @@ class Otp:
 
     def status(self, phone: str, now: datetime) -> Status:
         return self.codes.status(parse_phone(phone), now, self.policy.rules)
-
-
-def otp_of(deps: Any) -> Otp:
-    """The composition root puts an ``Otp`` in ``deps.extras``; without it, no secret."""
-    found = deps.extras.get("otp")
-    if isinstance(found, Otp):
-        return found
-    otp = Otp(deps.store, OtpPolicy())
-    deps.extras["otp"] = otp
-    return otp

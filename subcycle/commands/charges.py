@@ -14,10 +14,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from events.reasons import Refusal
 from events.types import parse_period
-from store.errors import Refusal
 from store.ledger import Charge
-from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
+from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
 
 COLUMNS = ("subscription_id", "phone", "period", "amount_jpy")
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         parse_period(args.period)
     except ValueError as e:
         raise UsageError(f"--period: {e}") from None
-    app = open_app(args)
+    app = open_core(args)
     charges = app.store.ledger.charges(args.period)
     try:
         first = next(charges, None)  # the refusal comes before any output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +14,10 @@ from pydantic import ValidationError
 
 from events import JST
 from events.types import parse_timestamp
-from store.connection import is_embedded
+from store.connection import connect, is_embedded
+from store.roundtrips import RoundTrips
 from subcycle import logs
-from subcycle.bootstrap import App, build
+from subcycle.bootstrap import Core, core
 from subcycle.preflight import NotReady, require_ready
 from subcycle.settings import Settings
 
@@ -59,7 +61,16 @@ def _settings_problems(error: ValidationError) -> str:
     return "\n  ".join(problems)
 
 
-def open_app(args: argparse.Namespace, *, allow_memory: bool = False, guarded: bool = False) -> App:
+def open_core(
+    args: argparse.Namespace,
+    *,
+    allow_memory: bool = False,
+    guarded: bool = False,
+    io: Callable[[redis.Redis], RoundTrips] | None = None,
+) -> Core:
+    """The settings, a client that answered and the store: what every command
+    builds on (subcycle/bootstrap.py). ``io`` makes the store's round trips
+    (a worker process shares a coalescer with its broker)."""
     settings = load_settings(guarded=guarded)
     url = getattr(args, "redis_url", None) or settings.redis_url
     if is_embedded(url) and not allow_memory:
@@ -69,12 +80,13 @@ def open_app(args: argparse.Namespace, *, allow_memory: bool = False, guarded: b
         )
     settings = settings.model_copy(update={"redis_url": url})
     logs.configure(settings.log_format, settings.log_level)
-    app = build(settings)
+    client = connect(settings.redis_url)
+    opened = core(settings, client=client, io=io(client) if io is not None else None)
     try:
-        app.client.ping()
+        client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
         raise CommandFailed(f"cannot reach Redis at {_safe_url(url)}: {e}") from None
-    return app
+    return opened
 
 
 def _safe_url(url: str) -> str:

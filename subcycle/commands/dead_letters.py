@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from events import JST, Queue
+from subcycle.bootstrap import publisher
 from subcycle.commands.common import (
     CommandFailed,
     UsageError,
     add_redis_option,
-    open_app,
+    open_core,
     print_json,
 )
 from workers.dead_letters import DeadLetter, DeadLetters
@@ -56,8 +57,8 @@ def register(sub: Any) -> None:
 
 
 def _dead_letters(args: argparse.Namespace) -> DeadLetters:
-    app = open_app(args)
-    return DeadLetters(app.store, app.publisher, app.settings.queue_namespace)
+    opened = open_core(args)
+    return DeadLetters(opened.store, publisher(opened), opened.settings.queue_namespace)
 
 
 def run_list(args: argparse.Namespace) -> int:

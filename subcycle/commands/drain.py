@@ -6,8 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from subcycle.commands.common import add_redis_option, open_app
+from subcycle.bootstrap import codes, publisher, workers
+from subcycle.commands.common import add_redis_option, open_core
 from workers.drain import drain
+from workers.transport.coalesce import Coalescer
 
 
 def register(sub: Any) -> None:
@@ -25,10 +27,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = open_app(args, guarded=True)
-    before = {r.refusal_id for r in app.store.refusals.list()}
-    report = drain(app.broker, threads=args.threads, horizon_s=args.horizon, timeout_s=args.timeout)
-    refused = [r for r in app.store.refusals.list() if r.refusal_id not in before]
+    opened = open_core(args, guarded=True, io=Coalescer)
+    running = workers(opened, publisher(opened), codes(opened))
+    before = {r.refusal_id for r in opened.store.refusals.list()}
+    report = drain(
+        running.broker, threads=args.threads, horizon_s=args.horizon, timeout_s=args.timeout
+    )
+    refused = [r for r in opened.store.refusals.list() if r.refusal_id not in before]
     c = report.counts
     sys.stdout.write(
         f"processed {c['processed']}, retried {c['retried']}, "

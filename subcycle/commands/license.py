@@ -11,7 +11,7 @@ from rich.table import Table
 from subcycle.commands.common import (
     CommandFailed,
     add_redis_option,
-    open_app,
+    open_core,
     print_json,
     timestamp_option,
 )
@@ -29,7 +29,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     at = None if args.at is None else timestamp_option("--at", args.at)
-    app = open_app(args)
+    app = open_core(args)
     sub = app.store.subscriptions.get(args.subscription_id, at)
     if sub is None:
         raise CommandFailed(f"unknown_subscription: no subscription {args.subscription_id!r}")

@@ -19,8 +19,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from subcycle.bootstrap import App
-from subcycle.commands.common import UsageError, add_redis_option, open_app
+from subcycle.bootstrap import Core
+from subcycle.commands.common import UsageError, add_redis_option, open_core
 from subcycle.commands.queues import depths
 
 DEFAULT_PORT = 9300
@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
 class QueueDepthCollector:
     """A prometheus-client collector that reads Redis when scraped."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Core) -> None:
         self._app = app
 
     def collect(self) -> Iterator[Any]:
@@ -72,7 +72,7 @@ class QueueDepthCollector:
         )
 
 
-def registry_for(app: App) -> Any:
+def registry_for(app: Core) -> Any:
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
@@ -83,7 +83,7 @@ def registry_for(app: App) -> Any:
 def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UsageError("--port: must be between 1 and 65535")
-    app = open_app(args)
+    app = open_core(args)
     from prometheus_client import generate_latest, start_http_server
 
     registry = registry_for(app)

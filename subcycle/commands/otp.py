@@ -13,16 +13,16 @@ import sys
 from typing import Any
 
 from events import JST
-from subcycle.bootstrap import system_clock
+from subcycle.bootstrap import codes, system_clock
 from subcycle.commands.common import (
     CommandFailed,
     UsageError,
     add_redis_option,
     load_settings,
-    open_app,
+    open_core,
 )
 from subcycle.otp_config import otp_policy
-from workers.otp import InvalidInput, OtpNotConfigured, otp_of, parse_code, parse_phone
+from workers.otp import InvalidInput, OtpNotConfigured, parse_code, parse_phone
 
 
 def register(sub: Any) -> None:
@@ -62,8 +62,7 @@ def run_verify(args: argparse.Namespace) -> int:
         otp_policy(settings).require_secret()
     except OtpNotConfigured as e:
         raise CommandFailed(str(e)) from None
-    app = open_app(args, guarded=True)
-    verdict = otp_of(app.deps).verify(phone, code, system_clock())
+    verdict = codes(open_core(args, guarded=True)).verify(phone, code, system_clock())
     sys.stdout.write(f"{verdict}\n")
     if verdict != "ok":
         sys.stderr.write(f"subcycle otp verify: {verdict}\n")
@@ -73,8 +72,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     phone = _checked(args.phone, parse_phone)
-    app = open_app(args)
-    otp = otp_of(app.deps)
+    otp = codes(open_core(args))
     sys.stdout.write(f"{otp.status(phone, system_clock())}\n")
     if args.history:
         for line in otp.codes.history(phone):

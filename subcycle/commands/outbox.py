@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from events import normalise_phone
-from subcycle.commands.common import UsageError, add_redis_option, open_app, print_json
+from subcycle.commands.common import UsageError, add_redis_option, open_core, print_json
 from workers.gateway.outbox import OutboxGateway
 
 FIELDS = ("message_id", "to", "channel", "kind", "text", "sent_at")
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             phone = normalise_phone(args.phone)
         except ValueError as e:
             raise UsageError(f"--phone: {e}") from None
-    app = open_app(args)
+    app = open_core(args)
     if app.settings.env != "development":
         raise UsageError(
             "the outbox gateway exists only in development (SUBCYCLE_ENV=development): "

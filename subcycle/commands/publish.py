@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from events import Event, InvalidEvent, parse_upstream_json
-from store.codec import digest
-from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_app
+from subcycle.bootstrap import publisher
+from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
 
 
 def register(sub: Any) -> None:
@@ -38,7 +38,7 @@ def read_events(lines: list[str]) -> tuple[list[Event], list[str], dict[str, int
             continue
         earlier = first_seen.setdefault(event.event_id, (number, event))
         # Digests only for an id seen twice: most files repeat none.
-        if earlier[1] is not event and digest(earlier[1].wire()) != digest(event.wire()):
+        if earlier[1] is not event and earlier[1].fingerprint() != event.fingerprint():
             problems.append(
                 f"line {number}: event_id: event_id_reused (line {earlier[0]} has "
                 f"{event.event_id!r} with another payload)"
@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     events, problems, line_of = read_events([line.removesuffix("\r") for line in text.split("\n")])
     if problems:
         raise CommandFailed(_refusal(problems))
-    app = open_app(args)
-    reused = app.publisher.reused_ids(events)
+    sender = publisher(open_core(args))
+    reused = sender.reused_ids(events)
     if reused:
         raise CommandFailed(
             _refusal(
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 ]
             )
         )
-    result = app.publisher.publish(events)
+    result = sender.publish(events)
     if result.reused:
         # Only when another publisher claimed an id between the check and the
         # enqueue: the rest of the file went through, these did not.

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from typing import Any
 
-from subcycle.bootstrap import App
-from subcycle.commands.common import UsageError, add_redis_option, open_app, print_json
-from workers.queues import QueueDepth, queue_depths
+from events import Queue
+from subcycle.bootstrap import Core
+from subcycle.commands.common import UsageError, add_redis_option, open_core, print_json
+from workers.transport.inspect import Inspector, QueueDepth
 
 COLUMNS = ("queue", "ready", "delayed", "in_progress", "dead_lettered", "refused", "oldest_ready")
 
@@ -24,12 +26,12 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def depths(app: App) -> list[QueueDepth]:
-    return queue_depths(
-        app.client,
-        app.settings.queue_namespace,
-        app.store.refusals,
-        heartbeat_timeout_ms=app.settings.heartbeat_timeout_ms,
+def depths(core: Core) -> list[QueueDepth]:
+    refused = Counter(r.queue for r in core.store.refusals.list())
+    return Inspector(core.client, core.settings.queue_namespace).depths(
+        [q.value for q in Queue],
+        refused,
+        heartbeat_timeout_ms=core.settings.heartbeat_timeout_ms,
     )
 
 
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--watch shows a live table; use --json without it")
     if args.interval <= 0:
         raise UsageError("--interval: must be positive")
-    app = open_app(args)
+    app = open_core(args)
     if args.json:
         print_json([d.to_json() for d in depths(app)])
         return 0

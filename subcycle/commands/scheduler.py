@@ -13,7 +13,7 @@ from typing import Any
 
 from scheduler.lease import Lease
 from scheduler.service import SchedulerService
-from subcycle.commands.common import add_redis_option, open_app
+from subcycle.commands.common import add_redis_option, open_core
 from subcycle.commands.tick import ticker_for
 
 
@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = open_app(args, guarded=True)
+    app = open_core(args, guarded=True)
     settings = app.settings
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     lease = Lease(

@@ -13,18 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time as clock
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from scheduler.ticks import Ticker
 from store.billing import RedisBilling
-from subcycle.bootstrap import App, system_clock
+from subcycle.bootstrap import Core, publisher, system_clock, ticker
 from subcycle.commands.common import (
     CommandFailed,
     add_redis_option,
-    open_app,
+    open_core,
     timestamp_option,
 )
 
@@ -46,15 +46,8 @@ def register(sub: Any) -> None:
     month_end.set_defaults(run=run_month_end)
 
 
-def ticker_for(app: App) -> Ticker:
-    hour, minute = (int(x) for x in app.settings.scheduler_expiry_time.split(":"))
-    return Ticker(
-        app.publisher,
-        app.store.billing,
-        app.deps.clock,
-        expiry_at=time(hour, minute),
-        first_period=app.settings.scheduler_first_period,
-    )
+def ticker_for(core: Core) -> Ticker:
+    return ticker(core, publisher(core))
 
 
 def parse_now(text: str | None) -> datetime:
@@ -63,7 +56,7 @@ def parse_now(text: str | None) -> datetime:
 
 def run_expiry(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
-    app = open_app(args)
+    app = open_core(args)
     day = ticker_for(app).expiry(now)
     sys.stdout.write(("enqueued" if day else "already sent") + f" the expiry tick at {now}\n")
     return 0
@@ -71,7 +64,7 @@ def run_expiry(args: argparse.Namespace) -> int:
 
 def run_month_end(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
-    app = open_app(args)
+    app = open_core(args)
     periods = ticker_for(app).month_end(now)
     if not periods:
         last = app.store.billing.last_closed_period()

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from events import Queue
-from subcycle.commands.common import CommandFailed, add_redis_option, open_app
+from subcycle.commands.common import CommandFailed, add_redis_option, open_core
 from subcycle.otp_config import otp_policy
 from subcycle.settings import Settings
 from workers.otp import OtpNotConfigured
@@ -32,7 +32,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    app = open_app(args, guarded=True)  # fails clearly now rather than in every child
+    app = open_core(args, guarded=True)  # fails clearly now rather than in every child
     env = dict(os.environ)
     env["SUBCYCLE_REDIS_URL"] = app.settings.redis_url
     queues = _otp_checked(app.settings, args.queues)

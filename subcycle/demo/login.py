@@ -3,17 +3,14 @@ register-mobile-number step, a fresh code by SMS, a wrong code, then ok."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from events import JST
 from subcycle.demo.story import Story
-from workers.otp import Otp, otp_of
+from workers.gateway.outbox import OutboxGateway
 
 PHONE = "080-2345-6789"
-# The demo runs without a server or an environment: its own secret, said out loud.
-DEMO_SECRET = b"subcycle-demo-secret-not-for-production"
 
 
 def _at(minute: int, second: int = 0) -> str:
@@ -21,7 +18,7 @@ def _at(minute: int, second: int = 0) -> str:
 
 
 def tell(story: Story) -> None:
-    otp = _with_demo_secret(story)
+    otp = story.app.deps.codes
     story.chapter("Logging in with a verification code")
     _ensure_customer(story)
     seen = len(_outbox(story))
@@ -68,14 +65,6 @@ def tell(story: Story) -> None:
     story.say("Redis holds only the code's random id; the code is derived again to check it")
 
 
-def _with_demo_secret(story: Story) -> Otp:
-    otp = otp_of(story.app.deps)
-    if not otp.policy.secret_ok:
-        otp = Otp(story.app.store, replace(otp.policy, secret=DEMO_SECRET))
-        story.app.deps.extras["otp"] = otp
-    return otp
-
-
 def _ensure_customer(story: Story) -> None:
     if story.app.store.subscriptions.get("SUB-LOGIN-1") is not None:
         return
@@ -96,9 +85,7 @@ def _ensure_customer(story: Story) -> None:
 
 
 def _outbox(story: Story) -> list[dict[str, Any]]:
-    gateway: Any = story.app.deps.delivery.gateway
-    messages = getattr(gateway, "messages", None)
-    return list(messages("+818023456789")) if messages else []
+    return OutboxGateway(story.app.client, story.app.store.keys).messages("+818023456789")
 
 
 def _show_new_messages(story: Story, seen: int) -> int:

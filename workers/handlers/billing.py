@@ -10,11 +10,10 @@ from collections.abc import Callable
 import structlog
 
 from events import BillingCycleClosed
+from events.reasons import Reason, Refusal
 from events.types import parse_period
 from store.billing import SHARDS
 from store.calendar import next_period, period_start
-from store.codec import digest
-from store.errors import Refusal
 from workers import metrics
 from workers.deps import Deps
 from workers.errors import Rejected
@@ -29,7 +28,7 @@ def close_billing_cycle(event: BillingCycleClosed, deps: Deps) -> None:
     ended_at = period_start(next_period(event.period))
     if event.occurred_at < ended_at:
         raise Refusal(
-            "period_not_ended",
+            Reason.PERIOD_NOT_ENDED,
             f"period {event.period} has not ended at occurred_at {event.occurred_at.isoformat()}",
         )
     billing = deps.store.billing
@@ -41,7 +40,7 @@ def close_billing_cycle(event: BillingCycleClosed, deps: Deps) -> None:
         for shard in range(SHARDS):
             deps.send_task(SHARD_TASK, (event.period, shard, run))
         billing.mark_sent(event.period, run)
-    deps.store.events.mark_done(event.event_id, digest(event.wire()))
+    deps.store.events.mark_done(event.event_id, event.fingerprint())
     log.info("billing_close_started", period=event.period, shards=SHARDS, resent=not already_sent)
 
 
@@ -50,9 +49,9 @@ def shard_actor(deps: Deps) -> Callable[[str, int, str], None]:
         try:
             parse_period(period)
         except ValueError as e:
-            raise Rejected("invalid_task", f"period: {e}") from None
+            raise Rejected(Reason.INVALID_TASK, f"period: {e}") from None
         if not (isinstance(shard, int) and 0 <= shard < SHARDS):
-            raise Rejected("invalid_task", f"shard: not in 0..{SHARDS - 1}: {shard!r}")
+            raise Rejected(Reason.INVALID_TASK, f"shard: not in 0..{SHARDS - 1}: {shard!r}")
         result = deps.store.billing.close_shard(period, shard, str(run))
         metrics.charge_recorded(
             amount_jpy=result.amount_jpy, count=result.charged + result.caught_up

@@ -25,12 +25,12 @@ import structlog
 
 from events import JST, AnnualTermEnded, ExpiryTick, Queue, SubscriptionExpiringSoon, ids
 from events.ids import reminder_id, term_end_id
+from events.reasons import Reason
+from store.base import Expiry
 from store.calendar import jst_date
-from store.codec import digest
-from store.expiry import Advance, ExpiryIndex, PendingReminder
-from store.refusals import RefusedEvent
+from store.expiry import Advance, PendingReminder
+from store.refusals import refused
 from workers.deps import Deps
-from workers.handlers.reminders import policy_of
 
 log = structlog.get_logger(__name__)
 
@@ -49,16 +49,16 @@ class TickReport:
 
 def on_expiry_tick(event: ExpiryTick, deps: Deps) -> TickReport:
     today = jst_date(event.occurred_at)
-    index = ExpiryIndex(deps.store.client, deps.store.keys)
+    index = deps.store.expiry
     report = TickReport()
     _end_terms(today, index, deps, report)
-    if policy_of(deps).daytime(event.occurred_at):
+    if deps.reminders.daytime(event.occurred_at):
         _remind(event, today, index, deps, report)
     else:
         # Reminders go out in the daytime only: they stay pending in the index
         # and the next daytime tick (the scheduler's runs at 10:00) sends them.
         log.info("reminders_wait_for_daytime", at=event.occurred_at.isoformat())
-    deps.store.events.mark_done(event.event_id, digest(event.wire()))
+    deps.store.events.mark_done(event.event_id, event.fingerprint())
     log.info(
         "expiry_tick",
         day=today.isoformat(),
@@ -69,7 +69,7 @@ def on_expiry_tick(event: ExpiryTick, deps: Deps) -> TickReport:
     return report
 
 
-def _end_terms(today: date, index: ExpiryIndex, deps: Deps, report: TickReport) -> None:
+def _end_terms(today: date, index: Expiry, deps: Deps, report: TickReport) -> None:
     """Every term whose last day is before ``today``, however many days were missed."""
     for _ in range(MAX_BATCHES):
         due = index.term_ends_due(today - timedelta(days=1), BATCH)
@@ -90,15 +90,14 @@ def _or_refused(build: Callable[..., T], deps: Deps, subscription_id: str, *args
     except ValueError as e:  # pydantic's ValidationError included
         log.error("tick_item_refused", subscription_id=subscription_id, error=str(e)[:300])
         deps.store.refusals.record(
-            RefusedEvent(
+            refused(
                 refusal_id=f"{ids.TICK_ITEM}{subscription_id}",
-                event_id=None,
-                type="ExpiryTick",
                 queue=Queue.LIFECYCLE.value,
-                reason="unprocessable_item",
-                detail=f"subscription {subscription_id[:128]!r}: {str(e)[:300]}",
-                refused_at=deps.clock(),
-                payload={"subscription_id": subscription_id[:200]},
+                reason=Reason.UNPROCESSABLE_ITEM,
+                detail=f"subscription {subscription_id[:128]!r}: {e}",
+                at=deps.clock(),
+                payload={"type": "ExpiryTick", "subscription_id": subscription_id[:200]},
+                dead_lettered=False,
             )
         )
         return None
@@ -116,10 +115,8 @@ def _term_ended(subscription_id: str, expires_on: date) -> AnnualTermEnded:
     )
 
 
-def _remind(
-    tick: ExpiryTick, today: date, index: ExpiryIndex, deps: Deps, report: TickReport
-) -> None:
-    offsets = sorted(set(policy_of(deps).offsets_days))
+def _remind(tick: ExpiryTick, today: date, index: Expiry, deps: Deps, report: TickReport) -> None:
+    offsets = sorted(set(deps.reminders.offsets_days))
     if not offsets:
         return
     horizon = today + timedelta(days=offsets[-1])

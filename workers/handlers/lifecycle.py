@@ -12,11 +12,11 @@ from events import (
     SubscriptionPurchased,
     queue_of,
 )
+from events.reasons import Reason, Refusal
 from store.calendar import jst_date
-from store.codec import digest
-from store.errors import Refusal, UnknownSubscription
-from store.records import Fact, Purchase
-from store.refusals import RefusedEvent
+from store.errors import UnknownSubscription
+from store.records import Fact, purchase_of
+from store.refusals import refused
 from store.subscriptions import Applied
 from workers.deps import Deps
 
@@ -24,19 +24,7 @@ log = structlog.get_logger(__name__)
 
 
 def record_purchase(event: SubscriptionPurchased, deps: Deps) -> Applied:
-    purchase = Purchase(
-        subscription_id=event.subscription_id,
-        event_id=event.event_id,
-        occurred_at=event.occurred_at,
-        phone=event.phone,
-        product=event.product,
-        locale=event.locale,
-        plan=event.plan,
-        term_years=event.term_years,
-        starts_on=event.starts_on,
-        monthly_fee_jpy=event.monthly_fee_jpy,
-    )
-    applied = deps.store.subscriptions.purchase(purchase, digest(event.wire()))
+    applied = deps.store.subscriptions.purchase(purchase_of(event), event.fingerprint())
     log.info(
         "subscription_purchased",
         subscription_id=event.subscription_id,
@@ -63,11 +51,13 @@ def end_annual_term(event: AnnualTermEnded, deps: Deps) -> Applied:
         raise UnknownSubscription(event.subscription_id)
     if sub.expires_on != event.expires_on:
         raise Refusal(
-            "not_this_term",
+            Reason.NOT_THIS_TERM,
             f"{event.subscription_id}'s term ends on {sub.expires_on}, not {event.expires_on}",
         )
     if jst_date(event.occurred_at) <= event.expires_on:
-        raise Refusal("term_not_ended", f"{event.expires_on} is not over at {event.occurred_at}")
+        raise Refusal(
+            Reason.TERM_NOT_ENDED, f"{event.expires_on} is not over at {event.occurred_at}"
+        )
     return _apply(event, event.subscription_id, None, deps)
 
 
@@ -81,7 +71,7 @@ def _apply(
     # The commit is this message's last effect unless the fact is refused
     # (its refusal is recorded below), so it may settle the message.
     applied = deps.store.subscriptions.apply(
-        subscription_id, fact, digest(event.wire()), settle=deps.settlement()
+        subscription_id, fact, event.fingerprint(), deps.settlement()
     )
     entry = applied.entry
     outcome = entry.outcome if entry else "applied"
@@ -95,16 +85,17 @@ def _apply(
         duplicate=applied.duplicate,
     )
     if entry is not None and entry.reason and not applied.duplicate:
+        # A rule's refusal: kept in the history and in the refused-events
+        # record, but not a dead letter (retrying it cannot help).
         deps.store.refusals.record(
-            RefusedEvent(
+            refused(
                 refusal_id=event.event_id,
-                event_id=event.event_id,
-                type=event.type,
                 queue=queue_of(event).value,
                 reason=entry.reason,
                 detail=f"{event.type} refused for {subscription_id}: {entry.reason}",
-                refused_at=deps.clock(),
+                at=deps.clock(),
                 payload=event.wire(),
+                dead_lettered=False,
             )
         )
     return applied

@@ -14,14 +14,14 @@ import structlog
 
 from events import MobileNumberRegistrationSubmitted, OtpRequested
 from events.ids import otp_message_id
-from store.codec import digest
-from store.errors import EventIdReused, Refusal
+from events.reasons import Reason, Refusal
+from store.errors import EventIdReused
 from store.otp import Decision, RequestKind
 from workers.deps import Deps
 from workers.errors import RetryLater
 from workers.gateway.base import OutgoingMessage, PermanentFailure, TemporaryFailure
 from workers.messages.otp import Channel, message_text
-from workers.otp import Otp, OtpNotConfigured, new_code_id, otp_of
+from workers.otp import Otp, OtpNotConfigured, new_code_id
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +34,7 @@ def request_code(event: OtpRequested, deps: Deps) -> Decision:
 def register_number(event: MobileNumberRegistrationSubmitted, deps: Deps) -> Decision:
     # Both are already normalised to E.164, so 090-… and +8190… are equal.
     if event.phone != event.phone_confirmation:
-        raise Refusal("numbers_do_not_match", "phone_confirmation: differs from phone")
+        raise Refusal(Reason.NUMBERS_DO_NOT_MATCH, "phone_confirmation: differs from phone")
     return _decide_and_deliver(event, event.channel, "register", deps)
 
 
@@ -44,15 +44,15 @@ def _decide_and_deliver(
     kind: RequestKind,
     deps: Deps,
 ) -> Decision:
-    otp = otp_of(deps)
+    otp = deps.codes
     try:
         otp.policy.require_secret()
     except OtpNotConfigured as e:
-        raise Refusal("otp_secret_missing", str(e).split(": ", 1)[1]) from None
+        raise Refusal(Reason.OTP_SECRET_MISSING, str(e).split(": ", 1)[1]) from None
     decision = otp.codes.request(
         event.phone,
         event_id=event.event_id,
-        fingerprint=digest(event.wire()),
+        fingerprint=event.fingerprint(),
         kind=kind,
         channel=channel,
         occurred_at=event.occurred_at,
@@ -109,9 +109,9 @@ def _deliver(
             message, deps.clock(), keep_for=otp.policy.rules.attempt_lifetime
         )
     except PermanentFailure as e:
-        raise Refusal("provider_refused", _without(code, e.reason)) from None
-    except TemporaryFailure as e:  # retried by the queue, its message kept in the traceback
-        raise TemporaryFailure(_without(code, str(e))) from None
+        raise Refusal(Reason.PROVIDER_REFUSED, _without(code, e.reason)) from None
+    except TemporaryFailure as e:  # retried with the queue's back-off
+        raise RetryLater(_without(code, str(e))) from None
     log.info("verification_code_delivered", channel=channel, delivered=delivered)
 
 
@@ -127,7 +127,6 @@ def _wait_for_a_racing_purchase(deps: Deps) -> None:
     before nothing is sent. Each run is the same request (its first decision
     comes back), so nothing counts twice; the status is ``code_sent`` all
     along, as for any number."""
-    retries = deps.retries()
-    if retries is not None and retries < deps.retry.unknown_subscription_retries:
-        delay_ms = deps.retry.unknown_subscription_backoff_ms * 2**retries
+    delay_ms = deps.racing.delay_ms(deps.retries())
+    if delay_ms is not None:
         raise RetryLater("no_contract_yet", delay_ms)

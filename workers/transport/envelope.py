@@ -33,6 +33,8 @@ from dramatiq import Actor
 from dramatiq.common import q_name
 from dramatiq.message import Message
 
+from events.reasons import Reason
+
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_TRACEBACK_CHARS = 64 * 1024
 # Dramatiq's own cap on a retry's back-off: no delay of ours is longer.
@@ -53,7 +55,7 @@ _NEVER_FROM_A_MESSAGE = frozenset(
 
 @dataclass(frozen=True)
 class Poison:
-    reason: str  # undecodable | missing_body | malformed_message | wrong_queue | ...
+    reason: Reason
     detail: str
     fields: dict[str, Any] | None = None  # the decoded envelope, when it decoded
 
@@ -71,19 +73,21 @@ def check_envelope(
 ) -> Message[Any] | Poison:
     """The message, when it is safe to run; else why it is poison."""
     if data is None:
-        return Poison("missing_body", "the message id has no stored body")
+        return Poison(Reason.MISSING_BODY, "the message id has no stored body")
     if len(data) > MAX_MESSAGE_BYTES:
-        return Poison("malformed_message", f"message: larger than {MAX_MESSAGE_BYTES} bytes")
+        return Poison(Reason.MALFORMED_MESSAGE, f"message: larger than {MAX_MESSAGE_BYTES} bytes")
     try:
         fields = json.loads(data)
     except (ValueError, RecursionError) as e:
-        return Poison("undecodable", f"not a Dramatiq message: {type(e).__name__}: {str(e)[:200]}")
+        return Poison(
+            Reason.UNDECODABLE, f"not a Dramatiq message: {type(e).__name__}: {str(e)[:200]}"
+        )
     if not isinstance(fields, dict):
-        return Poison("undecodable", "not a Dramatiq message: not a JSON object")
+        return Poison(Reason.UNDECODABLE, "not a Dramatiq message: not a JSON object")
     try:
         problem = _problem(fields, redis_message_id, queue_name, actors, now_ms)
     except Exception as e:  # a check must never stop the consumer
-        problem = ("malformed_message", f"unreadable envelope: {type(e).__name__}")
+        problem = (Reason.MALFORMED_MESSAGE, f"unreadable envelope: {type(e).__name__}")
     if problem is not None:
         return Poison(problem[0], problem[1], fields)
     return Message(**fields)
@@ -95,42 +99,42 @@ def _problem(
     queue_name: str,
     actors: Mapping[str, Actor[Any, Any]],
     now_ms: int,
-) -> tuple[str, str] | None:
+) -> tuple[Reason, str] | None:
     if set(fields) != _FIELDS:
         odd = sorted(set(fields) ^ _FIELDS)[0]
         return (
-            "malformed_message",
+            Reason.MALFORMED_MESSAGE,
             f"{str(odd)[:64]}: {'missing' if odd in _FIELDS else 'not allowed'}",
         )
     message_id, stamp = fields["message_id"], fields["message_timestamp"]
     if not isinstance(message_id, str) or _MESSAGE_ID.fullmatch(message_id) is None:
-        return "malformed_message", "message_id: not a message id"
+        return Reason.MALFORMED_MESSAGE, "message_id: not a message id"
     if not _is_int(stamp) or not 0 < stamp <= now_ms + CLOCK_SKEW_MS:
-        return "malformed_message", "message_timestamp: not integer milliseconds up to now"
+        return Reason.MALFORMED_MESSAGE, "message_timestamp: not integer milliseconds up to now"
     if fields["queue_name"] != queue_name:
         return (
-            "wrong_queue",
+            Reason.WRONG_QUEUE,
             f"queue_name: {str(fields['queue_name'])[:80]!r} found on {queue_name!r}",
         )
     name = fields["actor_name"]
     actor = actors.get(name) if isinstance(name, str) else None
     if actor is None:
-        return "unknown_actor", f"actor_name: no actor {str(name)[:80]!r}"
+        return Reason.UNKNOWN_ACTOR, f"actor_name: no actor {str(name)[:80]!r}"
     if actor.queue_name != q_name(queue_name):
-        return "wrong_queue", f"actor {actor.actor_name} does not consume {queue_name!r}"
+        return Reason.WRONG_QUEUE, f"actor {actor.actor_name} does not consume {queue_name!r}"
     options = fields["options"]
     if not isinstance(options, dict):
-        return "malformed_message", "options: not an object"
+        return Reason.MALFORMED_MESSAGE, "options: not an object"
     problem = _option_problem(options, rid, queue_name, actor, now_ms)
     if problem is not None:
-        return "malformed_message", problem
+        return Reason.MALFORMED_MESSAGE, problem
     args, kwargs = fields["args"], fields["kwargs"]
     if not isinstance(args, list) or not isinstance(kwargs, dict):
-        return "malformed_message", "args: not a list" if not isinstance(
+        return Reason.MALFORMED_MESSAGE, "args: not a list" if not isinstance(
             args, list
         ) else "kwargs: not an object"
     if not _fits(actor.fn, args, kwargs):
-        return "bad_arguments", f"args: {actor.actor_name} cannot take these arguments"
+        return Reason.BAD_ARGUMENTS, f"args: {actor.actor_name} cannot take these arguments"
     return None
 
 

@@ -3,11 +3,12 @@
 -- server runs one script per batch instead of one per event.
 -- With q queues and n events in the batch:
 --   KEYS[2j-1] queue j's list, KEYS[2j] its messages hash (j = 1..q)
---   KEYS[2q+i] event i's record (i = 1..n)
---   ARGV[1] q; then for event i, ARGV[5i-3 .. 5i+1]: its queue's j, payload
---   digest, redis message id, encoded message, and how long its claim lives
---   in ms (0: as long as the record; a login request's expires with its
---   attempt, store/otp.py)
+--   KEYS[2q+i] event i's claim: a hash whose field ARGV[2] holds the event's
+--   fingerprint (store/events.py; opaque here)
+--   ARGV[1] q; ARGV[2] the claim field; then for event i, ARGV[5i-2 .. 5i+2]:
+--   its queue's j, fingerprint, redis message id, encoded message, and how
+--   long its claim lives in ms (0: as long as the record; a login request's
+--   expires with its attempt, store/otp.py)
 -- Each queue gets one HSET and one RPUSH for the whole batch, in event order.
 -- Returns, per event: 1 enqueued, 0 duplicate (same id, same payload), -1 id reused.
 local q = tonumber(ARGV[1])
@@ -17,9 +18,9 @@ for j = 1, q do
 end
 local answers = {}
 for i = 1, #KEYS - 2 * q do
-    local record, a = KEYS[2 * q + i], 5 * i - 3
-    -- A record with no status is queued (store/events.py): one call claims it.
-    if redis.call("hsetnx", record, "digest", ARGV[a + 1]) == 1 then
+    local record, a = KEYS[2 * q + i], 5 * i - 2
+    -- A claim with no status is queued (store/events.py): one call makes it.
+    if redis.call("hsetnx", record, ARGV[2], ARGV[a + 1]) == 1 then
         local j, rid = tonumber(ARGV[a]), ARGV[a + 2]
         local these, pairs = ids[j], fields[j]
         these[#these + 1] = rid
@@ -29,7 +30,7 @@ for i = 1, #KEYS - 2 * q do
             redis.call("pexpire", record, ARGV[a + 4])
         end
         answers[i] = 1
-    elseif redis.call("hget", record, "digest") == ARGV[a + 1] then
+    elseif redis.call("hget", record, ARGV[2]) == ARGV[a + 1] then
         answers[i] = 0
     else
         answers[i] = -1

@@ -1,4 +1,5 @@
-"""Group commit: the Redis commands of concurrent threads in one round trip.
+"""Group commit: the Redis commands of concurrent threads in one round trip
+(the fast ``store.roundtrips.RoundTrips``; ``Pipelined`` is its plain twin).
 
 A Dramatiq worker runs its messages on several threads, and each message
 needs a few small Redis calls (read a record, commit a change, ack). On a
@@ -17,10 +18,8 @@ run again, so a batch must be safe to run twice; every caller's is).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import hiredis
@@ -28,7 +27,7 @@ import redis
 from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.exceptions import NoScriptError, ResponseError
 
-Queue = Callable[[Any], object]  # queues a batch's commands on the pipeline it is given
+from store.roundtrips import Queue, Script
 
 # Options redis-py's parse_response consumes itself, never passed to a callback.
 _NOT_FOR_CALLBACKS = frozenset({NEVER_DECODE, EMPTY_RESPONSE, "keys"})
@@ -37,17 +36,6 @@ _NOT_FOR_CALLBACKS = frozenset({NEVER_DECODE, EMPTY_RESPONSE, "keys"})
 def _pack(args: tuple[Any, ...]) -> bytes:
     packed: bytes = hiredis.pack_command(args)
     return packed
-
-
-class Script:
-    """A Lua script run by sha inside a coalesced batch."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.sha = hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 (Redis names scripts by SHA-1)
-
-    def queue(self, pipe: Any, keys: list[str], args: list[Any]) -> None:
-        pipe.evalsha(self.sha, len(keys), *keys, *args)
 
 
 class _Batch:

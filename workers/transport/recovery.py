@@ -27,6 +27,8 @@ from dramatiq import Middleware, Worker
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.common import current_millis
 
+from workers.transport.keys import QueueKeys
+
 log = structlog.get_logger(__name__)
 
 # A command name dispatch.lua does not know: it beats, maintains and returns.
@@ -73,7 +75,7 @@ class Recovery(Middleware):
 
 def retire(broker: Any) -> None:
     """Date this broker's heartbeat back to the epoch: dead for every reader."""
-    broker.client.zadd(f"{broker.namespace}:__heartbeats__", {broker.broker_id: 0})
+    broker.client.zadd(QueueKeys(broker.namespace).heartbeats, {broker.broker_id: 0})
 
 
 def maintain(broker: Any) -> None:

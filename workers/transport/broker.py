@@ -1,11 +1,15 @@
 """The one Redis broker, built before any actor is declared (TRAPS: Dramatiq
 binds actors to the global broker when they are made).
 
-Two things differ from Dramatiq's stock RedisBroker, both for operators:
+What differs from Dramatiq's stock RedisBroker:
 
-- its consumer checks every fetched message before a worker sees it, and
-  moves poison (undecodable bytes, unknown actors, hostile options or
-  arguments) aside with its reason instead of stalling in the ack set;
+- its consumer fetches each message's Redis id beside its body
+  (``scripts/fetch.lua``) and judges every envelope before a worker sees it
+  (``envelope.py``), moving poison aside with its reason instead of letting
+  it stall in the ack set or run with forged options;
+- fetches and acks go through the process's coalesced round trips
+  (``coalesce.py``), and a message settled by its own commit
+  (``settle.py``) is not acked again;
 - a ``Recovery`` middleware beats and runs maintenance on a timer, so the
   messages of a SIGKILLed worker come back within a stated bound.
 """
@@ -13,35 +17,33 @@ Two things differ from Dramatiq's stock RedisBroker, both for operators:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import dramatiq
 import redis
 import structlog
-from dramatiq import Message
+from dramatiq import Middleware
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import CurrentMessage, Retries
 
-from events import JST
-from store.coalesce import Coalescer, Script
-from store.refusals import RedisRefusals
-from store.settle import Settlement
-from workers.envelope import Poison, check_envelope
-from workers.metrics import MetricsMiddleware
-from workers.middleware import LogContext, Tally
-from workers.poison import PoisonSink
-from workers.recovery import Recovery, RetryThroughOutage
+from store.roundtrips import Script
+from store.subscriptions import ExtraWrites
+from workers.transport.coalesce import Coalescer
+from workers.transport.envelope import Poison, check_envelope
+from workers.transport.keys import QueueKeys
+from workers.transport.poison import PoisonSink
+from workers.transport.recovery import Recovery, RetryThroughOutage
+from workers.transport.settle import SettledByCommit, current_settlement
 
 log = structlog.get_logger(__name__)
 
-_FETCH = (resources.files("workers") / "scripts" / "fetch.lua").read_text()
+_FETCH = (resources.files("workers.transport") / "scripts" / "fetch.lua").read_text()
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,8 @@ class BrokerSettings:
     namespace: str = "subcycle"
     # A worker that has not beaten for this long is dead and its fetched
     # messages are requeued. Every live worker beats every
-    # ``maintenance_interval_ms`` (workers/recovery.py), so a SIGKILLed
-    # worker's messages are ready again within heartbeat_timeout_ms +
+    # ``maintenance_interval_ms`` (recovery.py), so a SIGKILLed worker's
+    # messages are ready again within heartbeat_timeout_ms +
     # maintenance_interval_ms (docs/operations.md, "Recovery").
     heartbeat_timeout_ms: int = 15_000
     # Dramatiq's own random maintenance (per million script calls); the
@@ -63,53 +65,29 @@ class BrokerSettings:
 
 
 class SubcycleBroker(RedisBroker):
-    """A RedisBroker whose consumer moves poison aside and coalesces acks."""
+    """A RedisBroker whose consumer judges envelopes and coalesces its I/O."""
 
+    keys: QueueKeys
     poison: PoisonSink
     io: Coalescer
+    settled: SettledByCommit
     _dispatch_script: Script
+    _fetch_script: Script
 
-    def use(self, io: Coalescer) -> None:
+    def use(self, io: Coalescer, poison: PoisonSink) -> None:
+        self.keys = QueueKeys(self.namespace)
         self.io = io
-        self._settled: set[str] = set()
+        self.poison = poison
+        self.settled = SettledByCommit()
         dispatch: Any = self.scripts["dispatch"].script  # bytes, as Dramatiq read it
         text = dispatch.decode() if isinstance(dispatch, bytes) else dispatch
         self._dispatch_script = io.script(text)
         self._fetch_script = io.script(_FETCH)
 
-    def settlement(self, message: Message[Any] | MessageProxy) -> Settlement:
-        """What a commit needs to settle ``message`` as ``do_ack`` would
-        (store/settle.py); the consumer then skips that message's ack."""
-        rid = message.options["redis_message_id"]
-        return Settlement(
-            acks=self.acks_key(message.queue_name),
-            messages=self.messages_key(message.queue_name),
-            message_id=rid,
-            settled=lambda: self._settled.add(rid),
-        )
-
-    def acks_key(self, queue_name: str) -> str:
-        """This worker's set of fetched, unacked message ids (dispatch.lua's ``queue_acks``)."""
-        return f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
-
-    def messages_key(self, queue_name: str) -> str:
-        """The queue's hash of message bodies (dispatch.lua's ``queue_messages``)."""
-        return f"{self.namespace}:{queue_name}.msgs"
-
-    def current_settlement(self) -> Settlement | None:
-        """The settlement of the message this worker thread is handling."""
-        message = CurrentMessage.get_current_message()
-        if message is None or "redis_message_id" not in message.options:
-            return None
-        return self.settlement(message)
-
-    def was_settled(self, redis_message_id: str) -> bool:
-        """True once, for a message a commit settled: its ack is done."""
-        try:
-            self._settled.remove(redis_message_id)
-        except KeyError:
-            return False
-        return True
+    def current_settlement(self) -> ExtraWrites | None:
+        """Extra writes that settle the message this thread is handling, for
+        a commit that is its last effect (settle.py)."""
+        return current_settlement(self.keys, self.broker_id)
 
     def coalesced_ack(self, queue_name: str, redis_message_id: str) -> None:
         """Dramatiq's ``do_ack`` (same script, same arguments), coalesced."""
@@ -159,8 +137,8 @@ class _GuardedConsumer(_RedisConsumer):
     def ack(self, message: MessageProxy) -> None:
         rid = message.options["redis_message_id"]
         try:
-            if self.broker.was_settled(rid):
-                return  # its commit took it off the queue (store/settle.py)
+            if self.broker.settled.take(rid):
+                return  # its commit took it off the queue (settle.py)
             # The current queue, as in Dramatiq: a delayed message is acked there.
             self.broker.coalesced_ack(self.queue_name, rid)
         except redis.ConnectionError as e:
@@ -169,7 +147,7 @@ class _GuardedConsumer(_RedisConsumer):
             self.queued_message_ids.discard(message.message_id)
 
     def nack(self, message: MessageProxy) -> None:
-        if self.broker.was_settled(message.options["redis_message_id"]):
+        if self.broker.settled.take(message.options["redis_message_id"]):
             # Its commit already took it off the queue: nothing to dead-letter.
             self.queued_message_ids.discard(message.message_id)
             return
@@ -225,32 +203,27 @@ def build_broker(
     client: redis.Redis,
     settings: BrokerSettings,
     *,
-    refusals: RedisRefusals | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(JST),
+    poison: PoisonSink,
     io: Coalescer | None = None,
+    middleware: Sequence[Middleware] = (),
 ) -> SubcycleBroker:
-    """A broker on ``client`` (whose responses must stay bytes).
-
-    ``refusals`` receives a durable record of every poison message.
-    """
+    """A broker on ``client`` (whose responses must stay bytes), set as
+    Dramatiq's global broker; ``middleware``: the workers' own (logs, tally,
+    metrics), run after the transport's."""
     broker = SubcycleBroker(  # type: ignore[no-untyped-call]
         client=client,
         namespace=settings.namespace,
         heartbeat_timeout=settings.heartbeat_timeout_ms,
         maintenance_chance=settings.maintenance_chance,
     )
-    broker.poison = PoisonSink(refusals, clock)
-    broker.use(io if io is not None else Coalescer(client))
+    broker.use(io if io is not None else Coalescer(client), poison)
     broker.add_middleware(CurrentMessage())
-    broker.add_middleware(LogContext())
-    broker.add_middleware(Tally())
+    for extra in middleware:
+        broker.add_middleware(extra)
     broker.add_middleware(Recovery(settings.maintenance_interval_ms))
     # Dramatiq runs after_* hooks in reverse order: placed before Retries, this
     # one runs after it, so it sees whether Retries managed to enqueue the retry.
     broker.add_middleware(RetryThroughOutage(), before=Retries)
-    metrics = MetricsMiddleware()
-    broker.add_middleware(metrics)
-    broker.poison.on_moved.append(metrics.poison_moved)
     dramatiq.set_broker(broker)
     return broker
 

@@ -15,8 +15,9 @@ import structlog
 from dramatiq.common import q_name
 
 from events import ids
-from store.refusals import RedisRefusals, RefusedEvent
-from workers.envelope import Poison
+from store.base import Refusals
+from store.refusals import RefusedEvent, refused
+from workers.transport.envelope import Poison
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +27,7 @@ MAX_RAW_CHARS = 4_096
 class PoisonSink:
     """Moves poison aside: durable record first, then the dead letter."""
 
-    def __init__(self, refusals: RedisRefusals | None, clock: Callable[[], datetime]) -> None:
+    def __init__(self, refusals: Refusals | None, clock: Callable[[], datetime]) -> None:
         self.refusals = refusals
         self.clock = clock
         self.on_moved: list[Callable[[str, str], None]] = []
@@ -50,17 +51,13 @@ class PoisonSink:
 def _record(rid: str, data: bytes | None, poison: Poison, queue: str, at: datetime) -> RefusedEvent:
     wire = _wire_of(poison.fields)
     raw = None if data is None else data.decode("utf-8", "backslashreplace")[:MAX_RAW_CHARS]
-    payload = wire if wire is not None else {"raw": raw}
-    return RefusedEvent(
+    return refused(
         refusal_id=f"{ids.POISON}{rid}",
-        event_id=_str_field(payload, "event_id"),
-        type=_str_field(payload, "type"),
         queue=q_name(queue),
         reason=poison.reason,
         detail=poison.detail,
-        refused_at=at,
-        payload=payload,
-        dead_lettered=True,
+        at=at,
+        payload=wire if wire is not None else {"raw": raw},
         redis_message_id=rid,
     )
 
@@ -71,8 +68,3 @@ def _wire_of(fields: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     wire = args[0]
     return wire if len(json.dumps(wire, default=str)) <= MAX_RAW_CHARS else None
-
-
-def _str_field(payload: dict[str, Any], name: str) -> str | None:
-    value = payload.get(name)
-    return value[:200] if isinstance(value, str) else None
