@@ -8,9 +8,11 @@ import sys
 from dramatiq.middleware.prometheus import Prometheus
 
 from subcycle import logs
-from subcycle.bootstrap import build
+from store.connection import connect
+from subcycle.bootstrap import codes, core, publisher, workers
 from subcycle.preflight import NotReady, require_ready
 from subcycle.settings import Settings
+from workers.transport.coalesce import Coalescer
 
 _settings = Settings()
 logs.configure(_settings.log_format, _settings.log_level)
@@ -19,8 +21,9 @@ try:
 except NotReady as e:  # `subcycle worker` says so before it gets here
     sys.stderr.write("subcycle worker: error: " + "\n  ".join(e.problems) + "\n")
     raise SystemExit(2) from None
-app = build(_settings)
-broker = app.broker
+_client = connect(_settings.redis_url)
+_core = core(_settings, client=_client, io=Coalescer(_client))
+broker = workers(_core, publisher(_core), codes(_core)).broker
 # Dramatiq's metrics, served on $dramatiq_prom_port (9191) by a forked process;
 # our own counters join them there (workers/metrics.py).
 broker.add_middleware(Prometheus())

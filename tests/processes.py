@@ -28,6 +28,15 @@ def env_for(unique: str, url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def run_command(
+    argv: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """A command in a process of its own, as an operator would run it."""
+    return subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 import pytest
+import redis
 
 from events import Event, parse_event
 from subcycle.bootstrap import App
@@ -64,3 +65,23 @@ def run(app: App, *events: Event, threads: int = 2) -> DrainReport:
     if events:
         app.publisher.publish_derived(events)
     return drain(app.broker, threads=threads, horizon_s=10.0, poll_s=0.01, timeout_s=60)
+
+
+def everything_stored(client: redis.Redis, *prefixes: str, skip: str = "") -> str:
+    """Every key and value under ``prefixes`` as one text (keys ending in
+    ``skip`` left out), to search for what must never be stored."""
+    parts: list[str] = []
+    for prefix in prefixes:
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            if skip and key.decode().endswith(skip):
+                continue
+            kind = client.type(key).decode()  # type: ignore[union-attr]
+            value: Any = {
+                "string": client.get,
+                "hash": client.hgetall,
+                "list": lambda k: client.lrange(k, 0, -1),
+                "set": client.smembers,
+                "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+            }[kind](key)
+            parts.append(f"{key!r} {value!r}")
+    return "\n".join(parts)

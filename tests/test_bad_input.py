@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from subcycle import logs
 from subcycle.bootstrap import App
 from subcycle.cli import main
 from tests.poison_support import put_message, put_raw, state_of, unacked
+from tests.processes import run_command
 from tests.support import open_on, purchase, run
 
 URL = ["--redis-url", "redis://the-test-app"]
@@ -211,14 +211,7 @@ def test_the_real_command_refuses_a_bad_file_with_exit_1_and_no_traceback(tmp_pa
     bad = valid("CancellationRequested", "c1") | {"occurred_at": "2026-06-01T09:00:00"}
     path.write_text(json.dumps(bad) + "\n{nope\n", encoding="utf-8")
     env = {**os.environ, "SUBCYCLE_REDIS_URL": "redis://127.0.0.1:1/0"}
-    done = subprocess.run(
-        [sys.executable, "-m", "subcycle.cli", "publish", str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_command([sys.executable, "-m", "subcycle.cli", "publish", str(path)], env)
     assert done.returncode == 1
     assert "line 1: occurred_at" in done.stderr
     assert "line 2: event: not valid JSON" in done.stderr

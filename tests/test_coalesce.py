@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from store.roundtrips import Pipelined, Script
 from workers.transport.coalesce import Coalescer
 
 INCR = "return redis.call('incrby', KEYS[1], ARGV[1])"
@@ -199,3 +203,59 @@ def test_a_thread_whose_batch_is_done_never_waits_behind_the_next_round_trip(
     trips[2].set()
     threads[3].join(10)
     assert sorted(v for [v] in returned.values()) == [1, 2, 3, 4]
+
+
+# The coalescer is the fast twin of store.roundtrips.Pipelined: the same
+# batches get the same replies from both.
+
+STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["hset", "hget", "hgetall", "incr", "script", "zadd", "zrange", "bad"]),
+        st.integers(min_value=0, max_value=3),
+        st.integers(min_value=-5, max_value=5),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _batch(pipe: Any, key: str, steps: list[tuple[str, int, int]], script: Script) -> None:
+    for op, k, n in steps:
+        name = f"{key}:{k}"
+        if op == "hset":
+            pipe.hset(f"{name}:h", mapping={"a": n, "b": "x"})
+        elif op == "hget":
+            pipe.hget(f"{name}:h", "a")
+        elif op == "hgetall":
+            pipe.hgetall(f"{name}:h")
+        elif op == "incr":
+            pipe.incrby(f"{name}:n", n)
+        elif op == "script":
+            script.queue(pipe, [f"{name}:n"], [n])
+        elif op == "zadd":
+            pipe.zadd(f"{name}:z", {f"m{n}": n})
+        elif op == "zrange":
+            pipe.zrange(f"{name}:z", 0, -1, withscores=True)
+        else:
+            pipe.incrby(f"{name}:h", 1)  # a hash: the server answers an error
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batches=st.lists(STEPS, min_size=1, max_size=4))
+def test_the_coalescer_and_a_plain_pipeline_give_every_batch_the_same_replies(
+    client: redis.Redis, unique: str, batches: list[list[tuple[str, int, int]]]
+) -> None:
+    answers = []
+    for name, twin in (("plain", Pipelined(client)), ("coalesced", Coalescer(client))):
+        key = f"t{unique}:{name}:{uuid.uuid4().hex[:6]}"
+        script = twin.script(INCR)
+        replies: list[Any] = []
+        for steps in batches:
+            try:
+                replies.append(twin.run(lambda p, s=steps, k=key, sc=script: _batch(p, k, s, sc)))
+            except redis.ResponseError as e:
+                replies.append(type(e).__name__)
+        answers.append(replies)
+    assert answers[0] == answers[1]

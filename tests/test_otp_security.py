@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
 import structlog
 
 from subcycle.bootstrap import App
@@ -26,7 +25,7 @@ from tests.otp_support import (
     with_secret,
     wrong,
 )
-from tests.support import PHONE, event, purchase, run
+from tests.support import PHONE, event, everything_stored, purchase, run
 from workers.otp import derive_code
 
 STRANGER = "+818099998888"
@@ -37,26 +36,6 @@ def app(make_app: Callable[..., App]) -> App:
     app = with_secret(make_app)
     customer(app)
     return app
-
-
-def _everything_stored(client: redis.Redis, *prefixes: str) -> str:
-    """Every key and value under the test's prefixes, as one text (the outbox excepted)."""
-    parts: list[str] = []
-    for prefix in prefixes:
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            name = key.decode()
-            if name.endswith("outbox"):
-                continue  # the development gateway holds what it delivered
-            kind = client.type(key).decode()
-            value: Any = {
-                "string": client.get,
-                "hash": client.hgetall,
-                "list": lambda k: client.lrange(k, 0, -1),
-                "set": client.smembers,
-                "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
-            }[kind](key)
-            parts.append(f"{name} {value!r}")
-    return "\n".join(parts)
 
 
 def test_a_code_is_derived_from_the_secret_the_number_and_the_code_id() -> None:
@@ -82,7 +61,9 @@ def test_redis_and_the_queues_hold_the_code_id_and_never_the_code(app: App, cloc
     code = last_code(app)
     state = otp(app).codes.state(PHONE)
 
-    stored = _everything_stored(app.client, app.settings.key_prefix, app.settings.queue_namespace)
+    stored = everything_stored(
+        app.client, app.settings.key_prefix, app.settings.queue_namespace, skip="outbox"
+    )
     assert state.code_id is not None
     assert state.code_id in stored
     assert code not in stored

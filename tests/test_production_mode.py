@@ -6,7 +6,6 @@ only when asked for."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import redis
 from subcycle.cli import main
 from subcycle.otp_config import development_secret, otp_policy
 from subcycle.settings import Settings
+from tests.processes import run_command
 
 GUARDED = [
     ["worker"],
@@ -90,14 +90,7 @@ def test_the_outbox_is_development_only(
 
 def test_a_worker_process_started_by_hand_refuses_too(production: None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUBCYCLE_")}
-    done = subprocess.run(
-        [sys.executable, "-c", "import subcycle.worker_app"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_command([sys.executable, "-c", "import subcycle.worker_app"], env)
     assert done.returncode == 2
     assert "SUBCYCLE_OTP_SECRET: " in done.stderr
     assert "Traceback" not in done.stderr
@@ -128,14 +121,7 @@ def test_the_generated_secret_is_written_whole_and_the_first_one_wins(tmp_path: 
 def test_the_demo_is_always_development(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUBCYCLE_")}
     env |= {"SUBCYCLE_ENV": "production", "SUBCYCLE_GATEWAY": "http", "HOME": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "subcycle.cli", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_command([sys.executable, "-m", "subcycle.cli", "demo"], env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "verification code" in done.stdout
     assert not (tmp_path / ".local").exists()  # no secret file was made

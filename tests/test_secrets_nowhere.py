@@ -25,7 +25,7 @@ from subcycle.cli import main
 from subcycle.settings import Settings
 from tests.conftest import Clock
 from tests.otp_support import SECRET, customer, otp
-from tests.support import PHONE, event, run
+from tests.support import PHONE, event, everything_stored, run
 from workers.otp import derive_code
 
 TOKEN = "tok-live-7f3a9c2e5b1d4f60"
@@ -69,22 +69,6 @@ def provider() -> Iterator[EchoingProvider]:
     yield state
     server.shutdown()
     server.server_close()
-
-
-def everything_stored(client: redis.Redis, *prefixes: str) -> str:
-    parts: list[str] = []
-    for prefix in prefixes:
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            kind = client.type(key).decode()
-            value: Any = {
-                "string": client.get,
-                "hash": client.hgetall,
-                "list": lambda k: client.lrange(k, 0, -1),
-                "set": client.smembers,
-                "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
-            }[kind](key)
-            parts.append(f"{key!r} {value!r}")
-    return "\n".join(parts)
 
 
 def leaks(text: str, code: str) -> list[str]:
