@@ -33,5 +33,11 @@ class Lease:
         self._release(keys=[self.key], args=[self.holder])
 
     def holder_now(self) -> str | None:
-        raw = self._r.get(self.key)
-        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+        return holder_of(self._r, self.key)
+
+
+def holder_of(client: redis.Redis, key: str) -> str | None:
+    """Who holds the lease at ``key`` now (None when it is free): for readers
+    such as the exporter, which hold no lease themselves."""
+    raw = client.get(key)
+    return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)

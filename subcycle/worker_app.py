@@ -7,8 +7,8 @@ import sys
 
 from dramatiq.middleware.prometheus import Prometheus
 
-from subcycle import logs
 from store.connection import connect
+from subcycle import logs
 from subcycle.bootstrap import codes, core, publisher, workers
 from subcycle.preflight import NotReady, require_ready
 from subcycle.settings import Settings
