@@ -148,7 +148,9 @@ def wait_for(predicate: object, timeout_s: float) -> float:
 def run_size(client: redis.Redis, size: int, due: int, deliver: bool) -> None:
     prefix = f"bench{uuid.uuid4().hex[:8]}:"
     namespace = prefix.rstrip(":")
-    settings = Settings(redis_url=URL, key_prefix=prefix, queue_namespace=namespace)
+    settings = Settings(
+        env="development", redis_url=URL, key_prefix=prefix, queue_namespace=namespace
+    )
     app = build(settings, client=client)
     today = datetime.now(JST).date()
     try:
@@ -175,6 +177,7 @@ def run_size(client: redis.Redis, size: int, due: int, deliver: bool) -> None:
         env = {
             **os.environ,
             "SUBCYCLE_REDIS_URL": URL,
+            "SUBCYCLE_ENV": "development",  # a benchmark: the outbox gateway
             "SUBCYCLE_KEY_PREFIX": prefix,
             "SUBCYCLE_QUEUE_NAMESPACE": namespace,
             "SUBCYCLE_LOG_LEVEL": "WARNING",

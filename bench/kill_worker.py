@@ -185,6 +185,7 @@ def main() -> int:
     unique = uuid.uuid4().hex[:8]
     env = {
         "SUBCYCLE_REDIS_URL": URL,
+        "SUBCYCLE_ENV": "development",  # a benchmark: the outbox gateway
         "SUBCYCLE_KEY_PREFIX": f"kill{unique}:",
         "SUBCYCLE_QUEUE_NAMESPACE": f"killq{unique}",
         "SUBCYCLE_HEARTBEAT_TIMEOUT_MS": str(args.heartbeat_ms),
@@ -192,6 +193,7 @@ def main() -> int:
         "SUBCYCLE_LOG_FORMAT": "json",
     }
     settings = Settings(
+        env="development",
         redis_url=URL,
         key_prefix=env["SUBCYCLE_KEY_PREFIX"],
         queue_namespace=env["SUBCYCLE_QUEUE_NAMESPACE"],

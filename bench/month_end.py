@@ -212,6 +212,7 @@ def main() -> None:
     env = {
         **os.environ,
         "SUBCYCLE_REDIS_URL": args.redis_url,
+        "SUBCYCLE_ENV": "development",  # a benchmark: the outbox gateway
         "SUBCYCLE_KEY_PREFIX": prefix,
         "SUBCYCLE_QUEUE_NAMESPACE": ns,
         "SUBCYCLE_LOG_LEVEL": "WARNING",

@@ -203,6 +203,7 @@ def main() -> None:
     tag = uuid.uuid4().hex[:8]
     env = dict(os.environ)
     env.update(
+        SUBCYCLE_ENV="development",
         SUBCYCLE_KEY_PREFIX=f"bench-otp-{tag}:",
         SUBCYCLE_QUEUE_NAMESPACE=f"bench-otp-{tag}",
         SUBCYCLE_OTP_SECRET=SECRET,
@@ -213,6 +214,7 @@ def main() -> None:
     if args.worker_timeout_ms:
         env["SUBCYCLE_OTP_WORKER_TIMEOUT_MS"] = str(args.worker_timeout_ms)
     settings = Settings(
+        env="development",
         redis_url=env.get("SUBCYCLE_REDIS_URL", "redis://127.0.0.1:6379/0"),
         key_prefix=env["SUBCYCLE_KEY_PREFIX"],
         queue_namespace=env["SUBCYCLE_QUEUE_NAMESPACE"],

@@ -199,6 +199,7 @@ def subcycle_rate(
     unique = uuid.uuid4().hex[:8]
     env = {
         "SUBCYCLE_REDIS_URL": URL,
+        "SUBCYCLE_ENV": "development",  # a benchmark: the outbox gateway
         "SUBCYCLE_KEY_PREFIX": f"bench{unique}:",
         "SUBCYCLE_QUEUE_NAMESPACE": f"benchq{unique}",
         "SUBCYCLE_LOG_LEVEL": "WARNING",
@@ -206,6 +207,7 @@ def subcycle_rate(
         **(extra_env or {}),
     }
     settings = Settings(
+        env="development",
         redis_url=URL,
         key_prefix=env["SUBCYCLE_KEY_PREFIX"],
         queue_namespace=env["SUBCYCLE_QUEUE_NAMESPACE"],
@@ -237,6 +239,7 @@ def publish_rate(client: redis.Redis, lines: int) -> tuple[float, str]:
     env = {
         **os.environ,
         "SUBCYCLE_REDIS_URL": URL,
+        "SUBCYCLE_ENV": "development",  # a benchmark: the outbox gateway
         "SUBCYCLE_KEY_PREFIX": f"benchp{unique}:",
         "SUBCYCLE_QUEUE_NAMESPACE": f"benchpq{unique}",
         "SUBCYCLE_LOG_LEVEL": "WARNING",
