@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import redis
 
+from store.apikeys import RedisApiKeys
 from store.billing import RedisBilling
 from store.events import RedisEventLog
 from store.expiry import ExpiryIndex
@@ -36,3 +37,4 @@ class RedisStore:
         self.ledger = RedisLedger(client, self.keys)
         self.expiry = ExpiryIndex(client, self.keys)
         self.codes = RedisOtp(client, self.keys)
+        self.api_keys = RedisApiKeys(client, self.keys)

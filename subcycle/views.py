@@ -6,7 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 from events import JST
+from store.ledger import Charge
 from store.records import Subscription
+
+CHARGE_COLUMNS = ("subscription_id", "phone", "period", "amount_jpy")
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -49,3 +52,12 @@ def license_json(sub: Subscription) -> dict[str, Any]:
             for h in sub.history
         ],
     }
+
+
+def charge_row(charge: Charge) -> tuple[str, str, str, int]:
+    """A ledger row in ``CHARGE_COLUMNS`` order (``charges --csv`` and the API)."""
+    return (charge.subscription_id, charge.phone, charge.period, charge.amount_jpy)
+
+
+def charge_json(charge: Charge) -> dict[str, Any]:
+    return dict(zip(CHARGE_COLUMNS, charge_row(charge), strict=True))

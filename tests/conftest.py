@@ -12,7 +12,10 @@ from datetime import datetime
 import fakeredis
 import pytest
 import redis
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.services import Services
 from events import JST
 from subcycle.bootstrap import App, build
 from subcycle.settings import Settings
@@ -141,6 +144,13 @@ def make_app(client: redis.Redis, settings: Settings, clock: Clock) -> Callable[
 @pytest.fixture
 def app(make_app: Callable[..., App]) -> App:
     return make_app()
+
+
+@pytest.fixture
+def http(app: App) -> Iterator[TestClient]:
+    """A real HTTP client over the API's ASGI app, on the test's app."""
+    with TestClient(create_app(Services.of(app.core)), raise_server_exceptions=False) as client:
+        yield client
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -31,11 +31,14 @@ class PublishResult:
     enqueued: int = 0
     duplicates: int = 0
     reused: list[str] = field(default_factory=list)
+    # Per event, in the order given: True when it was enqueued by this publish.
+    fresh: list[bool] = field(default_factory=list)
 
     def merge(self, other: PublishResult) -> None:
         self.enqueued += other.enqueued
         self.duplicates += other.duplicates
         self.reused.extend(other.reused)
+        self.fresh.extend(other.fresh)
 
 
 class Publisher:
@@ -121,6 +124,7 @@ class Publisher:
     def _send(self, batch: list[Event], prepared: Prepared) -> PublishResult:
         result = PublishResult()
         for event, answer in zip(batch, self._enqueuer.send(prepared), strict=True):
+            result.fresh.append(answer is Enqueued.ENQUEUED)
             if answer is Enqueued.ENQUEUED:
                 result.enqueued += 1
             elif answer is Enqueued.DUPLICATE:

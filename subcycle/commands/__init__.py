@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from subcycle import demo
 from subcycle.commands import (
+    api,
+    api_keys,
     charges,
     dead_letters,
     drain,
@@ -23,3 +25,4 @@ COMMANDS = [demo, publish, worker, drain, license, schema, otp]
 COMMANDS += [queues, dead_letters, metrics]  # operators
 COMMANDS += [charges, scheduler, tick]  # month-end billing and the ticks
 COMMANDS += [outbox]  # messages the outbox gateway delivered (development)
+COMMANDS += [api, api_keys]  # the HTTP API and the console, and their keys

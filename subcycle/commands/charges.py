@@ -18,8 +18,7 @@ from events.reasons import Refusal
 from events.types import parse_period
 from store.ledger import Charge
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
-
-COLUMNS = ("subscription_id", "phone", "period", "amount_jpy")
+from subcycle.views import CHARGE_COLUMNS, charge_json, charge_row
 
 
 def register(sub: Any) -> None:
@@ -48,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
         _write_json(rows)
     elif args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(CHARGE_COLUMNS)
         for c in rows:
-            writer.writerow((c.subscription_id, c.phone, c.period, c.amount_jpy))
+            writer.writerow(charge_row(c))
     else:
         _print_table(args.period, rows)
     return 0
@@ -67,14 +66,13 @@ def _write_json(rows: Iterator[Charge]) -> None:
     out = sys.stdout
     out.write("[")
     for i, c in enumerate(rows):
-        row = dict(zip(COLUMNS, (c.subscription_id, c.phone, c.period, c.amount_jpy), strict=True))
-        out.write(("," if i else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+        out.write(("," if i else "") + "\n  " + json.dumps(charge_json(c), ensure_ascii=False))
     out.write("\n]\n")
 
 
 def _print_table(period: str, rows: Iterator[Charge]) -> None:
     table = Table(title=f"Charges — {period}")
-    for column in COLUMNS:
+    for column in CHARGE_COLUMNS:
         table.add_column(column, justify="right" if column == "amount_jpy" else "left")
     count = total = 0
     for c in sorted(rows, key=lambda c: c.subscription_id):

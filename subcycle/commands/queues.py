@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from typing import Any
 
-from events import Queue
 from subcycle.bootstrap import Core
 from subcycle.commands.common import UsageError, add_redis_option, open_core, print_json
-from workers.transport.inspect import Inspector, QueueDepth
+from workers.operations import queue_depths
+from workers.transport.inspect import QueueDepth
 
 COLUMNS = ("queue", "ready", "delayed", "in_progress", "dead_lettered", "refused", "oldest_ready")
 
@@ -27,10 +26,10 @@ def register(sub: Any) -> None:
 
 
 def depths(core: Core) -> list[QueueDepth]:
-    refused = Counter(r.queue for r in core.store.refusals.list())
-    return Inspector(core.client, core.settings.queue_namespace).depths(
-        [q.value for q in Queue],
-        refused,
+    return queue_depths(
+        core.client,
+        core.settings.queue_namespace,
+        core.store.refusals,
         heartbeat_timeout_ms=core.settings.heartbeat_timeout_ms,
     )
 

@@ -1,0 +1,105 @@
+"""What the license page and the carrier's billing read: a subscription's
+license data (exactly ``subcycle license ID --json``), and a closed month's
+ledger (``subcycle charges --json`` or ``--csv``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+
+from api.auth import ChargesReader, SubscriptionReader
+from api.models import ChargeItem, License
+from api.params import valid
+from api.problems import ApiProblem
+from api.routes.events import ERRORS
+from api.services import services
+from events.reasons import Refusal
+from events.types import parse_identifier, parse_period, parse_timestamp
+from store.ledger import Charge
+from subcycle.views import CHARGE_COLUMNS, charge_json, charge_row, license_json
+
+router = APIRouter(tags=["license and ledger"])
+NOT_CLOSED = 409
+
+
+@router.get(
+    "/v1/subscriptions/{subscription_id}",
+    response_model=License,
+    responses=ERRORS | {404: ERRORS[401]},
+    summary="The license information page's data",
+)
+async def subscription(
+    request: Request,
+    subscription_id: str,
+    key: SubscriptionReader,
+    at: Annotated[str | None, Query(description="as it stood at this time (ISO-8601)")] = None,
+) -> JSONResponse:
+    sid = valid("subscription_id", parse_identifier, subscription_id)
+    when: datetime | None = None if at is None else valid("at", parse_timestamp, at)
+    found = await run_in_threadpool(services(request).core.store.subscriptions.get, sid, when)
+    if found is None:
+        raise ApiProblem(404, "unknown_subscription", f"no subscription {sid!r}")
+    return JSONResponse(license_json(found))
+
+
+@router.get(
+    "/v1/charges",
+    response_model=list[ChargeItem],
+    responses=ERRORS | {200: {"content": {"text/csv": {}}}},
+    summary="The ledger of a closed month (JSON, or CSV by Accept: text/csv)",
+)
+async def charges(
+    request: Request,
+    period: Annotated[str, Query(description="the billing month, YYYY-MM")],
+    key: ChargesReader,
+) -> StreamingResponse:
+    month = valid("period", parse_period, period)
+    ledger = services(request).core.store.ledger
+    rows = ledger.charges(month)
+    try:
+        first = await run_in_threadpool(next, rows, None)  # the refusal comes before any byte
+    except Refusal as e:
+        raise ApiProblem(NOT_CLOSED, e.reason, e.detail) from None
+    every = _chain(first, rows)
+    if "text/csv" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            iterate_in_threadpool(_csv(every)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="charges-{month}.csv"'},
+        )
+    return StreamingResponse(iterate_in_threadpool(_json(every)), media_type="application/json")
+
+
+def _chain(first: Charge | None, rest: Iterator[Charge]) -> Iterator[Charge]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def _csv(rows: Iterator[Charge]) -> Iterator[str]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHARGE_COLUMNS)
+    for i, charge in enumerate(rows):
+        writer.writerow(charge_row(charge))
+        if i % 1_000 == 999:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def _json(rows: Iterator[Charge]) -> Iterator[str]:
+    yield "["
+    for i, charge in enumerate(rows):
+        yield ("," if i else "") + json.dumps(charge_json(charge), ensure_ascii=False)
+    yield "]"
