@@ -36,10 +36,11 @@ MAX_OFFSET = timedelta(hours=14)
 
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-# RFC 3339 with the seconds optional; the offset is Z or a whole minute.
+# RFC 3339 with the seconds optional; the offset is Z or a whole minute
+# (its minutes 00–59: Python's fromisoformat would read +09:99 as +10:39).
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"(Z|[+-][0-9]{2}:[0-5][0-9])$"
 )
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
 _DATE = re.compile(DATE_PATTERN)
