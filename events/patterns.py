@@ -42,6 +42,10 @@ TIMESTAMP = (
 assert all(p[:-1].replace("-", "").isalpha() and p.endswith(":") for p in ids.RESERVED_PREFIXES)
 UPSTREAM_EVENT_ID = "^(?!(?:" + "|".join(ids.RESERVED_PREFIXES) + "))[A-Za-z0-9._:@-]{1,128}$"
 
+# Free text (a product name): no control character, which is Unicode's
+# category Cc, exactly these two ranges.
+TEXT = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+
 # Japanese mobile numbers as phonenumbers' JP metadata classes them: the
 # national significant number is [6-9]0[1-9] and seven digits (060, 070, 080,
 # 090); 050 is VoIP, 020 a pager, the rest fixed lines or special services.

@@ -264,4 +264,12 @@ EventId = Annotated[
         }
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_text)]
+Text = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        json_schema_extra={"pattern": patterns.TEXT, "description": "no control characters"},
+    ),
+    AfterValidator(_text),
+]

@@ -257,3 +257,14 @@ def test_the_event_id_pattern_admits_exactly_what_subcycle_takes_from_an_upstrea
 ) -> None:
     takes = ids.is_identifier(text) and ids.reserved_prefix(text) is None
     assert matches(patterns.UPSTREAM_EVENT_ID, text) == takes
+
+
+# Free text ------------------------------------------------------------------
+
+
+def test_the_text_pattern_refuses_exactly_the_characters_subcycle_refuses() -> None:
+    from events.types import _text
+
+    for code in [*range(0x10000), 0x1F600, 0xE0001, 0x10FFFF]:
+        text = f"Mobile{chr(code)}Security"
+        assert matches(patterns.TEXT, text) == accepted(_text, text), hex(code)
