@@ -10,26 +10,30 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
 from events.types import EventId, Timestamp
 
 SCHEMA_VERSION = 1
-"""The shape every event type has today, and the one an event has when it
-does not say (docs/schema.md: a breaking change is a new version beside it)."""
-KNOWN_VERSIONS = (SCHEMA_VERSION,)
+"""The newest version of any event's shape: it names the released schema
+(``schema/events.v1.json``) and its ``$id``."""
+KNOWN_VERSIONS = tuple(range(1, SCHEMA_VERSION + 1))
+FIRST_VERSION = 1
+"""Every type's first shape, and the version of an event that does not say.
+A breaking change to a type is a second class beside its first, with
+``schema_version: Literal[2]`` (docs/schema.md); an event that says nothing
+keeps the shape its publisher always sent."""
 
 
-def _known_version(value: int) -> int:
-    if value not in KNOWN_VERSIONS:
-        known = ", ".join(str(v) for v in KNOWN_VERSIONS)
-        raise ValueError(f"unknown version {value}; this subcycle reads {known}")
+def _first_version(value: int) -> int:
+    if value != FIRST_VERSION:
+        raise ValueError(f"unknown version {value}; this event type reads {FIRST_VERSION}")
     return value
 
 
 SchemaVersion = Annotated[
     int,
-    AfterValidator(_known_version),
+    AfterValidator(_first_version),
     WithJsonSchema(
         {
             "type": "integer",
-            "enum": list(KNOWN_VERSIONS),
-            "description": f"the version of this event's shape; omitted, it is {SCHEMA_VERSION}",
+            "enum": [FIRST_VERSION],
+            "description": f"the version of this event's shape; omitted, it is {FIRST_VERSION}",
         }
     ),
 ]
@@ -42,7 +46,7 @@ class Event(BaseModel):
 
     event_id: EventId
     occurred_at: Timestamp
-    schema_version: SchemaVersion = SCHEMA_VERSION
+    schema_version: SchemaVersion = FIRST_VERSION
 
     def wire(self) -> dict[str, object]:
         """The JSON-safe form that travels on the queues, and is fingerprinted
@@ -50,6 +54,6 @@ class Event(BaseModel):
         an event reads (and fingerprints) as it did before versions existed,
         whether or not its publisher wrote ``"schema_version": 1``."""
         data = self.model_dump(mode="json")
-        if data["schema_version"] == SCHEMA_VERSION:
+        if data["schema_version"] == FIRST_VERSION:
             del data["schema_version"]
         return data

@@ -19,7 +19,10 @@ refused, and each type carries its example from ``events.examples``.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import TypeAdapter
 
 from events.base import SCHEMA_VERSION
 from events.catalogue import EVENT_ADAPTER
@@ -38,38 +41,62 @@ DESCRIPTION = (
 )
 
 
-def json_schema() -> dict[str, Any]:
-    """The whole catalogue as plain JSON Schema 2020-12."""
-    catalogue = _catalogue("#/$defs/{model}")
+def json_schema(
+    adapter: TypeAdapter[Any] = EVENT_ADAPTER,
+    examples: Mapping[str, Mapping[str, Any]] = EXAMPLES,
+) -> dict[str, Any]:
+    """The whole catalogue as plain JSON Schema 2020-12: one flat ``oneOf``
+    of event shapes, a type's versions side by side."""
+    catalogue = _catalogue(adapter, examples, "#/$defs/{model}")
     return {
         "$schema": DIALECT,
         "$id": SCHEMA_ID,
         "title": TITLE,
         "description": DESCRIPTION,
-        "oneOf": catalogue["oneOf"],
+        "oneOf": [shape for branch in catalogue["oneOf"] for shape in _versions(branch)],
         "$defs": catalogue["$defs"],
     }
 
 
-def openapi_components() -> dict[str, Any]:
-    """The catalogue as OpenAPI 3.1 ``components``: every event type, and
-    ``Event`` (one of them, told apart by ``type``) for a request body."""
-    catalogue = _catalogue("#/components/schemas/{model}")
+def openapi_components(
+    adapter: TypeAdapter[Any] = EVENT_ADAPTER,
+    examples: Mapping[str, Mapping[str, Any]] = EXAMPLES,
+) -> dict[str, Any]:
+    """The catalogue as OpenAPI 3.1 ``components``: every event shape, and
+    ``Event`` (one of them, told apart by ``type``) for a request body. A
+    type with two versions is one component of its own (``…Versions``), so
+    the discriminator maps each type to one schema, as OpenAPI requires."""
+    catalogue = _catalogue(adapter, examples, "#/components/schemas/{model}")
+    schemas = dict(catalogue["$defs"])
+    mapping = dict(catalogue["discriminator"]["mapping"])
+    branches = list(catalogue["oneOf"])
+    for name, target in mapping.items():
+        if isinstance(target, Mapping):  # pydantic inlines a type's versions
+            schemas[f"{name}Versions"] = target
+            mapping[name] = f"#/components/schemas/{name}Versions"
+            branches[branches.index(target)] = {"$ref": mapping[name]}
     event = {
         "title": "Event",
         "description": DESCRIPTION,
-        "oneOf": catalogue["oneOf"],
-        "discriminator": catalogue["discriminator"],
+        "oneOf": branches,
+        "discriminator": {"propertyName": "type", "mapping": mapping},
     }
-    return {"schemas": {**catalogue["$defs"], "Event": event}}
+    return {"schemas": {**schemas, "Event": event}}
 
 
-def _catalogue(ref_template: str) -> dict[str, Any]:
-    catalogue = copy.deepcopy(EVENT_ADAPTER.json_schema(ref_template=ref_template))
+def _catalogue(
+    adapter: TypeAdapter[Any], examples: Mapping[str, Mapping[str, Any]], ref_template: str
+) -> dict[str, Any]:
+    catalogue = copy.deepcopy(adapter.json_schema(ref_template=ref_template))
     for name, shape in catalogue["$defs"].items():
         _as_accepted_from_upstreams(shape)
-        shape["examples"] = [EXAMPLES[name]]
+        if name in examples:
+            shape["examples"] = [dict(examples[name])]
     return catalogue
+
+
+def _versions(branch: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(branch["oneOf"]) if "oneOf" in branch else [branch]
 
 
 def _as_accepted_from_upstreams(shape: dict[str, Any]) -> None:

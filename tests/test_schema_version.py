@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from events import InvalidEvent, parse_event, parse_upstream
-from events.base import SCHEMA_VERSION
+from events.base import FIRST_VERSION, SCHEMA_VERSION
 from store.codec import digest
 
 CONSENT: dict[str, Any] = {
@@ -22,7 +22,7 @@ FINGERPRINT_BEFORE_VERSIONS = "4373df2e1a1d13e369f63cd8d35aa971"
 
 
 def test_an_event_that_does_not_say_has_the_current_version() -> None:
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == FIRST_VERSION == 1
     assert parse_upstream(CONSENT).schema_version == 1
 
 
@@ -51,8 +51,8 @@ def test_an_unknown_version_is_refused_naming_the_field(version: object) -> None
     assert problem.field == "schema_version"
 
 
-def test_the_refusal_of_a_newer_version_says_which_versions_this_subcycle_reads() -> None:
+def test_the_refusal_of_a_newer_version_says_which_version_the_type_has() -> None:
     with pytest.raises(
-        InvalidEvent, match=r"schema_version: unknown version 2; this subcycle reads 1"
+        InvalidEvent, match=r"schema_version: unknown version 2; this event type reads 1"
     ):
         parse_upstream({**CONSENT, "schema_version": 2})
