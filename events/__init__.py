@@ -19,7 +19,6 @@ from events.catalogue import (
     RenewalConsentGiven,
     SubscriptionExpiringSoon,
     SubscriptionPurchased,
-    json_schema,
     queue_of,
 )
 from events.edge import (
@@ -31,6 +30,7 @@ from events.edge import (
     refuse_reserved,
 )
 from events.errors import InvalidEvent, Problem
+from events.schema import json_schema, openapi_components
 from events.types import JST, normalise_phone
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "SubscriptionPurchased",
     "json_schema",
     "normalise_phone",
+    "openapi_components",
     "parse_event",
     "parse_event_json",
     "parse_upstream",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, TypeAdapter, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, model_validator
 
 from events.base import Event
 from events.types import Day, Identifier, Period, Phone, Text
@@ -23,6 +23,15 @@ class Queue(StrEnum):
 
 
 class SubscriptionPurchased(Event):
+    # _term_matches_plan, said in JSON Schema: an upstream's validator judges it too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"plan": {"const": "annual"}}, "required": ["plan"]},
+            "then": {"properties": {"term_years": {"type": "integer"}}, "required": ["term_years"]},
+            "else": {"properties": {"term_years": {"type": "null"}}},
+        }
+    )
+
     type: Literal["SubscriptionPurchased"] = "SubscriptionPurchased"
     subscription_id: Identifier
     phone: Phone
@@ -122,11 +131,3 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in QUEUE_OF}
 
 def queue_of(event: Event) -> Queue:
     return QUEUE_OF[type(event)]
-
-
-def json_schema() -> dict[str, object]:
-    """The JSON Schema of the whole catalogue, for upstream publishers."""
-    schema = EVENT_ADAPTER.json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "subcycle events"
-    return schema

@@ -61,9 +61,10 @@ def read_json(text: str | bytes) -> Any:
 
 def _describe(error: Any) -> Problem:
     loc = [str(part) for part in error["loc"]]
-    # The discriminated union puts the type name first; the reader wants the field.
+    # The discriminated union puts the type name first (and, for a type with
+    # versions, the version's tag next); the reader wants the field.
     if len(loc) > 1 and loc[0][:1].isupper():
-        loc = loc[1:]
+        loc = loc[2:] if len(loc) > 2 and loc[1].isdigit() else loc[1:]
     field = ".".join(loc) or "event"
     kind = error["type"]
     if kind == "missing":

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import phonenumbers
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 
-from events import ids
+from events import ids, patterns
 from events.mobile import japan_number_type
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -36,10 +36,11 @@ MAX_OFFSET = timedelta(hours=14)
 
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-# RFC 3339 with the seconds optional; the offset is Z or a whole minute.
+# RFC 3339 with the seconds optional; the offset is Z or a whole minute
+# (its minutes 00–59: Python's fromisoformat would read +09:99 as +10:39).
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"(Z|[+-][0-9]{2}:[0-5][0-9])$"
 )
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
 _DATE = re.compile(DATE_PATTERN)
@@ -198,9 +199,10 @@ Timestamp = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": TIMESTAMP_PATTERN,
-            "description": "ISO-8601 with an offset (Z or ±HH:MM within ±14:00), "
-            f"within {CALENDAR}",
+            "pattern": patterns.TIMESTAMP,
+            "description": "RFC 3339 with an offset (Z or ±HH:MM within ±14:00), seconds "
+            f"optional; its date in Tokyo within {CALENDAR}",
+            "examples": ["2026-07-01T12:00:00+09:00", "2026-07-01T03:00Z"],
         }
     ),
 ]
@@ -208,7 +210,7 @@ Day = Annotated[
     date,
     BeforeValidator(parse_day),
     WithJsonSchema(
-        {"type": "string", "pattern": DATE_PATTERN, "description": f"YYYY-MM-DD within {CALENDAR}"}
+        {"type": "string", "pattern": patterns.DAY, "description": f"YYYY-MM-DD within {CALENDAR}"}
     ),
 ]
 Phone = Annotated[
@@ -217,7 +219,9 @@ Phone = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "description": "Japanese mobile number, national (090-1234-5678) or E.164",
+            "pattern": patterns.PHONE,
+            "description": "Japanese mobile number (060/070/080/090; 050 and 020 are refused): "
+            "09012345678, 090-1234-5678 or +819012345678, full-width digits allowed",
             "examples": ["+819012345678", "090-1234-5678"],
         }
     ),
@@ -226,7 +230,11 @@ Period = Annotated[
     str,
     BeforeValidator(parse_period),
     WithJsonSchema(
-        {"type": "string", "pattern": PERIOD_PATTERN, "description": "billing month YYYY-MM"}
+        {
+            "type": "string",
+            "pattern": patterns.PERIOD,
+            "description": f"billing month YYYY-MM within {EARLIEST:%Y-%m} … {LATEST:%Y-%m}",
+        }
     ),
 ]
 Identifier = Annotated[
@@ -236,4 +244,32 @@ Identifier = Annotated[
         {"type": "string", "minLength": 1, "maxLength": 128, "pattern": IDENTIFIER_PATTERN}
     ),
 ]
-Text = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_text)]
+# An event id reads as any identifier (an actor re-validates derived ids
+# found on its queue), but the schema is the upstreams' contract, and
+# upstreams are refused the prefixes subcycle derives (events.edge).
+EventId = Annotated[
+    str,
+    BeforeValidator(parse_identifier),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128,
+            "pattern": patterns.UPSTREAM_EVENT_ID,
+            "description": "the idempotency key: "
+            + ids.GRAMMAR
+            + ", not starting with a prefix subcycle derives ("
+            + ", ".join(ids.RESERVED_PREFIXES)
+            + ")",
+        }
+    ),
+]
+Text = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        json_schema_extra={"pattern": patterns.TEXT, "description": "no control characters"},
+    ),
+    AfterValidator(_text),
+]

@@ -196,3 +196,11 @@ def test_every_japanese_number_range_gets_phonenumbers_own_type() -> None:
                 nsn = str(lead) + fill * (length - 3)
                 number = phonenumbers.PhoneNumber(country_code=81, national_number=int(nsn))
                 assert japan_number_type(nsn) == phonenumbers.number_type(number), nsn
+
+
+@pytest.mark.parametrize("offset", ["+09:99", "+00:60", "-13:75"])
+def test_an_offset_whose_minutes_are_not_00_to_59_is_refused_not_read_as_another(
+    offset: str,
+) -> None:
+    [problem] = problems_of({**PURCHASE, "occurred_at": f"2026-04-01T10:00:00{offset}"})
+    assert problem.startswith("occurred_at:")
