@@ -23,6 +23,7 @@ from api.openapi import install
 from api.problems import ApiProblem, problem, response_of
 from api.routes import events, operators, otp, reads, service
 from api.services import Services
+from workers.otp import OtpNotConfigured
 
 log = structlog.get_logger("api")
 
@@ -84,6 +85,10 @@ def _problems(app: FastAPI) -> None:
         )
         headers = dict(error.headers) if error.headers else None
         return problem(error.status_code, reason, str(error.detail), headers=headers)
+
+    @app.exception_handler(OtpNotConfigured)
+    async def no_secret(request: Request, error: OtpNotConfigured) -> Response:
+        return problem(503, "otp_secret_missing", "verification codes need SUBCYCLE_OTP_SECRET")
 
     @app.exception_handler(redis.ConnectionError)
     @app.exception_handler(redis.TimeoutError)

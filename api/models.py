@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events import patterns
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -45,13 +47,18 @@ class BatchAccepted(BaseModel):
     results: list[BatchItem]
 
 
+# Documented with the patterns the event schema uses (events/patterns.py);
+# the routes judge them with subcycle's own readers, in its own words.
+_PHONE = Field(examples=["090-1234-5678"], json_schema_extra={"pattern": patterns.PHONE})
+
+
 class VerifyRequest(Strict):
-    phone: str = Field(examples=["090-1234-5678"])
-    code: str = Field(examples=["123456"])
+    phone: str = _PHONE
+    code: str = Field(examples=["123456"], json_schema_extra={"pattern": "^[0-9]{6}$"})
 
 
 class StatusRequest(Strict):
-    phone: str = Field(examples=["090-1234-5678"])
+    phone: str = _PHONE
 
 
 class VerifyOutcome(BaseModel):

@@ -9,11 +9,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
-from events import AnyEvent
-
-_REF = "#/components/schemas/{model}"
+from api.problems import PROBLEM_SCHEMA
+from events import openapi_components
 
 EVENT_BODY: dict[str, Any] = {
     "requestBody": {
@@ -50,14 +49,6 @@ def body_of(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def event_components() -> dict[str, Any]:
-    """``Event`` (the discriminated union) and every event type, as components."""
-    schema = TypeAdapter(AnyEvent).json_schema(ref_template=_REF)
-    components: dict[str, Any] = dict(schema.pop("$defs", {}))
-    components["Event"] = schema
-    return components
-
-
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -69,7 +60,9 @@ def install(app: FastAPI) -> None:
             routes=app.routes,
         )
         components = document.setdefault("components", {})
-        components.setdefault("schemas", {}).update(event_components())
+        # The events exactly as ``subcycle schema`` describes them (events/schema.py).
+        components.setdefault("schemas", {}).update(openapi_components()["schemas"])
+        components["schemas"]["Problem"] = PROBLEM_SCHEMA
         components["securitySchemes"] = {
             "bearer": {"type": "http", "scheme": "bearer", "description": "an API key"}
         }

@@ -45,6 +45,7 @@ MEANINGS = {
     "not_durable": "The events may not have reached the durability asked for; republish them.",
     "method_not_allowed": "This address does not take this method.",
     "csrf_refused": "The console form's CSRF token is missing or wrong.",
+    "otp_secret_missing": "No server secret is set: codes can be neither made nor checked.",
     "internal_error": "Something failed inside subcycle; it is logged.",
 }
 
@@ -90,3 +91,40 @@ def response_of(error: ApiProblem) -> JSONResponse:
     return problem(
         error.status, error.reason, error.detail, errors=error.errors, headers=error.headers
     )
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route: each status a problem document."""
+    return {
+        status: {
+            "description": TITLES.get(status, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}

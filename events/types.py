@@ -128,34 +128,41 @@ def parse_identifier(value: Any) -> str:
     return str(value)
 
 
+PHONE_FORMS = "090-1234-5678, 09012345678 or +819012345678"
+
+
 def normalise_phone(value: str) -> str:
     """Return the E.164 form of a Japanese mobile number, or raise ValueError.
 
-    Full-width digits are accepted (shop terminals send them); any other
-    non-ASCII digit is refused rather than silently mapped.
+    Read in the forms SPEC section 8 names (national ``090-1234-5678`` or
+    ``09012345678``, E.164 ``+819012345678``), full-width digits accepted
+    (shop terminals send them); any other non-ASCII digit is refused rather
+    than silently mapped. These are exactly the forms the exported schema's
+    pattern admits (events/patterns.py), so an upstream's validator and
+    subcycle agree on every number. phonenumbers' JP metadata judges the
+    number itself (``events.mobile``).
     """
     text = value.translate(_FULL_WIDTH_DIGITS)
-    fast = _plain_national_number(text)
-    if fast is not None:
-        _require_mobile(japan_number_type(fast))
-        return f"+81{fast}"  # E.164: the NSN never starts with 0 here
+    nsn = _national_number(text)
+    if nsn is not None:
+        _require_mobile(japan_number_type(nsn))
+        return f"+81{nsn}"  # E.164: the NSN never starts with 0 here
     for char in text:
         if not char.isascii() and unicodedata.category(char) == "Nd":
             raise ValueError("contains non-ASCII digits")
+    # Not one of the forms: say why as precisely as phonenumbers can tell.
     if not text.isascii() or len(text) > 20:
         raise ValueError("is not a phone number")
     try:
         number = phonenumbers.parse(text, "JP")
     except phonenumbers.NumberParseException:
         raise ValueError("is not a phone number") from None
-    return _classified(number)
+    _classified(number)
+    raise ValueError(f"is not written as {PHONE_FORMS}")
 
 
-def _plain_national_number(text: str) -> str | None:
-    """The NSN of a number in one of the plain shapes, without a full parse:
-    half the cost of a purchase's validation. phonenumbers' own metadata
-    still judges it (``events.mobile``), so both paths accept exactly the
-    same numbers (tests/test_events.py checks them against each other)."""
+def _national_number(text: str) -> str | None:
+    """The national significant number of a number in one of the forms."""
     plain = _PLAIN_JP.fullmatch(text)
     if plain is not None:
         return plain.group(1)

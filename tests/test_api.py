@@ -131,7 +131,7 @@ def test_a_good_batch_is_accepted_whole_with_each_event_s_status(
 
 def test_a_batch_over_a_thousand_events_is_refused(app: App, http: TestClient) -> None:
     batch = [purchase(f"S{i}").wire() for i in range(1_001)]
-    body = problem_of(post(http, "/v1/events/batch", batch, key_for(app, "pos", *POS)), 413)
+    body = problem_of(post(http, "/v1/events/batch", batch, key_for(app, "pos", *POS)), 422)
     assert body["type"] == "/problems/batch_too_large"
 
 

@@ -3,8 +3,6 @@ publisher and the same words as ``subcycle publish`` (workers/ingest.py)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -13,9 +11,10 @@ from starlette.responses import JSONResponse
 from api import scopes
 from api.auth import Caller
 from api.body import JSON, NDJSON, read_body
-from api.models import Accepted, BatchAccepted, ProblemDocument
+from api.models import Accepted, BatchAccepted
 from api.openapi import EVENT_BODY, EVENTS_BODY
-from api.problems import ApiProblem
+from api.params import NO_PARAMS
+from api.problems import ApiProblem, documented
 from api.services import services
 from events import InvalidEvent, Problem, read_json
 from events.reasons import Reason
@@ -25,9 +24,7 @@ from workers.publisher import Publisher, PublishResult
 
 router = APIRouter(tags=["events"])
 MAX_BATCH = 1_000
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ProblemDocument} for status in (401, 403, 409, 413, 415, 422, 503)
-}
+ERRORS = documented(401, 403, 409, 413, 415, 422, 503)
 
 
 @router.post(
@@ -37,6 +34,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses=ERRORS,
     openapi_extra=EVENT_BODY,
     summary="Publish one event",
+    dependencies=[NO_PARAMS],
 )
 async def publish_event(request: Request, key: Caller) -> JSONResponse:
     _publishes_something(key)
@@ -55,6 +53,7 @@ async def publish_event(request: Request, key: Caller) -> JSONResponse:
     responses=ERRORS,
     openapi_extra=EVENTS_BODY,
     summary="Publish up to 1,000 events, all or nothing",
+    dependencies=[NO_PARAMS],
 )
 async def publish_batch(request: Request, key: Caller) -> JSONResponse:
     _publishes_something(key)
@@ -62,7 +61,10 @@ async def publish_batch(request: Request, key: Caller) -> JSONResponse:
     items = _items(body, kind)
     if len(items) > MAX_BATCH:
         raise ApiProblem(
-            413, "batch_too_large", f"{len(items)} events; a batch holds at most {MAX_BATCH}"
+            422,
+            "batch_too_large",
+            f"{len(items)} events; a batch holds at most {MAX_BATCH}; nothing was enqueued",
+            errors=[{"field": "body", "message": f"at most {MAX_BATCH} events"}],
         )
     judged = judge(items, _index)
     result = await run_in_threadpool(_publish, services(request).publisher, judged, key, False)

@@ -4,7 +4,9 @@ on the ids or the filter given, and answer how many they touched."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -13,8 +15,8 @@ from api.auth import Operator
 from api.body import read_model
 from api.models import BulkDone, BulkRequest, DeadLetterItem, QueueItem
 from api.openapi import body_of
-from api.problems import ApiProblem
-from api.routes.events import ERRORS
+from api.params import NO_PARAMS, only
+from api.problems import ApiProblem, documented
 from api.services import Services, services
 from workers import operations
 from workers.dead_letters import DeadLetter, DeadLetters
@@ -22,9 +24,15 @@ from workers.operations import Bulk, LetterFilter
 from workers.transport.inspect import QueueDepth
 
 router = APIRouter(tags=["operators"])
+Criterion = Annotated[str, Query(min_length=1, max_length=200)]
 
 
-@router.get("/v1/queues", response_model=list[QueueItem], responses=ERRORS)
+@router.get(
+    "/v1/queues",
+    response_model=list[QueueItem],
+    responses=documented(401, 403, 503),
+    dependencies=[NO_PARAMS],
+)
 async def queues(request: Request, key: Operator) -> JSONResponse:
     depths = await run_in_threadpool(depths_of, services(request))
     return JSONResponse([d.to_json() for d in depths])
@@ -40,17 +48,25 @@ def depths_of(found: Services) -> list[QueueDepth]:
     )
 
 
-@router.get("/v1/dead-letters", response_model=list[DeadLetterItem], responses=ERRORS)
+@router.get(
+    "/v1/dead-letters",
+    response_model=list[DeadLetterItem],
+    responses=documented(401, 403, 422, 503),
+    dependencies=[Depends(only("queue", "type", "reason", "event_id", "subscription_id"))],
+)
 async def dead_letters(
     request: Request,
     key: Operator,
-    queue: str | None = None,
-    type: str | None = None,
-    reason: str | None = None,
-    event_id: str | None = None,
-    subscription_id: str | None = None,
+    queue: str = "",
+    type: str = "",
+    reason: str = "",
+    event_id: str = "",
+    subscription_id: str = "",
 ) -> JSONResponse:
-    chosen = LetterFilter(queue, type, reason, event_id, subscription_id)
+    # An empty or missing criterion is no criterion.
+    chosen = LetterFilter(
+        queue or None, type or None, reason or None, event_id or None, subscription_id or None
+    )
     _known_queue(chosen)
     found = await run_in_threadpool(operations.find, services(request).dead_letters, chosen)
     return JSONResponse([d.to_json() for d in found])
@@ -59,9 +75,10 @@ async def dead_letters(
 @router.post(
     "/v1/dead-letters/retry",
     response_model=BulkDone,
-    responses=ERRORS,
+    responses=documented(401, 403, 413, 415, 422, 503),
     openapi_extra=body_of(BulkRequest),
     summary="Retry dead letters by ids, by filter, or all",
+    dependencies=[NO_PARAMS],
 )
 async def retry(request: Request, key: Operator) -> JSONResponse:
     return await _bulk(request, operations.retry)
@@ -70,9 +87,10 @@ async def retry(request: Request, key: Operator) -> JSONResponse:
 @router.post(
     "/v1/dead-letters/purge",
     response_model=BulkDone,
-    responses=ERRORS,
+    responses=documented(401, 403, 413, 415, 422, 503),
     openapi_extra=body_of(BulkRequest),
     summary="Purge dead letters by ids, by filter, or all",
+    dependencies=[NO_PARAMS],
 )
 async def purge(request: Request, key: Operator) -> JSONResponse:
     return await _bulk(request, operations.purge)

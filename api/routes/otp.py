@@ -13,8 +13,8 @@ from api.auth import Codes
 from api.body import read_model
 from api.models import NumberStatus, StatusRequest, VerifyOutcome, VerifyRequest
 from api.openapi import body_of
-from api.problems import ApiProblem
-from api.routes.events import ERRORS
+from api.params import NO_PARAMS
+from api.problems import ApiProblem, documented
 from api.services import services
 from workers.otp import InvalidInput, parse_code, parse_phone
 
@@ -24,9 +24,10 @@ router = APIRouter(tags=["verification codes"])
 @router.post(
     "/v1/otp/verify",
     response_model=VerifyOutcome,
-    responses=ERRORS,
+    responses=documented(401, 403, 413, 415, 422, 503),
     openapi_extra=body_of(VerifyRequest),
     summary="Verify the code a customer entered",
+    dependencies=[NO_PARAMS],
 )
 async def verify(request: Request, key: Codes) -> VerifyOutcome:
     asked = await read_model(request, VerifyRequest)
@@ -43,9 +44,10 @@ async def verify(request: Request, key: Codes) -> VerifyOutcome:
 @router.post(
     "/v1/otp/status",
     response_model=NumberStatus,
-    responses=ERRORS,
+    responses=documented(401, 403, 413, 415, 422, 503),
     openapi_extra=body_of(StatusRequest),
     summary="Where a number stands, for the login page",
+    dependencies=[NO_PARAMS],
 )
 async def status(request: Request, key: Codes) -> NumberStatus:
     asked = await read_model(request, StatusRequest)

@@ -11,16 +11,15 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
 from api.auth import ChargesReader, SubscriptionReader
 from api.models import ChargeItem, License
-from api.params import valid
-from api.problems import ApiProblem
-from api.routes.events import ERRORS
+from api.params import only, valid
+from api.problems import ApiProblem, documented
 from api.services import services
 from events.reasons import Refusal
 from events.types import parse_identifier, parse_period, parse_timestamp
@@ -34,8 +33,9 @@ NOT_CLOSED = 409
 @router.get(
     "/v1/subscriptions/{subscription_id}",
     response_model=License,
-    responses=ERRORS | {404: ERRORS[401]},
+    responses=documented(401, 403, 404, 422, 503),
     summary="The license information page's data",
+    dependencies=[Depends(only("at"))],
 )
 async def subscription(
     request: Request,
@@ -54,8 +54,10 @@ async def subscription(
 @router.get(
     "/v1/charges",
     response_model=list[ChargeItem],
-    responses=ERRORS | {200: {"content": {"text/csv": {}}}},
+    responses=documented(401, 403, 409, 422, 503)
+    | {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
     summary="The ledger of a closed month (JSON, or CSV by Accept: text/csv)",
+    dependencies=[Depends(only("period"))],
 )
 async def charges(
     request: Request,

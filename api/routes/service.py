@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from api.auth import Operator
 from api.models import Health
 from api.observe import exposition
-from api.problems import MEANINGS, problem
+from api.problems import MEANINGS, documented, problem
 from api.services import services
 
 router = APIRouter(tags=["service"])
@@ -26,6 +26,7 @@ async def healthz() -> JSONResponse:
     "/readyz",
     response_model=Health,
     summary="Ready: Redis reachable and usable",
+    responses=documented(503),
     openapi_extra={"security": []},
 )
 async def readyz(request: Request) -> Response:
@@ -43,7 +44,12 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/metrics", summary="Prometheus: requests by route and status")
+@router.get(
+    "/metrics",
+    summary="Prometheus: requests by route and status",
+    responses=documented(401, 403, 503)
+    | {200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(key: Operator) -> Response:
     body, content_type = exposition()
     return Response(body, media_type=content_type)
