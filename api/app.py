@@ -23,6 +23,7 @@ from api.openapi import install
 from api.problems import ApiProblem, problem, response_of
 from api.routes import events, operators, otp, reads, service
 from api.services import Services
+from subcycle import logs
 from workers.otp import OtpNotConfigured
 
 log = structlog.get_logger("api")
@@ -33,6 +34,7 @@ and the ledger, and act on queues and dead letters. Every request carries
 
 
 def create_app(services: Services | None = None) -> FastAPI:
+    logs.safe_defaults()
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is None:

@@ -7,7 +7,7 @@ once); its last use is noted at most once a minute per process.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
@@ -30,8 +30,8 @@ def bearer(request: Request) -> str | None:
     return key.strip()
 
 
-def caller(request: Request) -> ApiKey:
-    """The key of the request, or 401."""
+async def caller(request: Request) -> ApiKey:
+    """The key of the request, or 401 (on the event loop: two short reads)."""
     key = bearer(request)
     found = None if key is None else services(request).core.store.api_keys.find(key)
     if found is None:
@@ -46,11 +46,11 @@ def caller(request: Request) -> ApiKey:
     return found
 
 
-def requires(scope: str) -> Callable[[Request], ApiKey]:
+def requires(scope: str) -> Callable[[Request], Awaitable[ApiKey]]:
     """A route dependency: the caller, who must hold ``scope``."""
 
-    def check(request: Request) -> ApiKey:
-        found = caller(request)
+    async def check(request: Request) -> ApiKey:
+        found = await caller(request)
         if scope not in found.scopes:
             raise ApiProblem(403, "forbidden", f"this key lacks the scope {scope!r}")
         return found

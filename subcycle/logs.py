@@ -43,6 +43,24 @@ def mask_processor(
     return {key: _mask(value) for key, value in event_dict.items()}
 
 
+def safe_defaults() -> None:
+    """Until ``configure`` runs, structlog's own default would print a rich
+    traceback with every frame's locals: never that, even in a process (a
+    test, an embedding) that did not configure logging."""
+    if not structlog.is_configured():
+        structlog.configure(
+            processors=[
+                structlog.contextvars.merge_contextvars,
+                structlog.processors.add_log_level,
+                structlog.processors.format_exc_info,
+                mask_processor,
+                structlog.dev.ConsoleRenderer(
+                    colors=False, exception_formatter=structlog.dev.plain_traceback
+                ),
+            ]
+        )
+
+
 def configure(fmt: str = "auto", level: str = "INFO") -> None:
     json_out = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[Any] = [

@@ -40,7 +40,7 @@ async def publish_event(request: Request, key: Caller) -> JSONResponse:
     _publishes_something(key)
     body, _ = await read_body(request, (JSON,))
     judged = judge([(0, body)], _index)
-    result = await run_in_threadpool(_publish, services(request).publisher, judged, key, True)
+    result = _publish(services(request).publisher, judged, key, True)
     [(_, event)] = judged.events
     status = "accepted" if result.enqueued else "duplicate"
     return JSONResponse({"event_id": event.event_id, "status": status}, status_code=202)
@@ -66,7 +66,9 @@ async def publish_batch(request: Request, key: Caller) -> JSONResponse:
             f"{len(items)} events; a batch holds at most {MAX_BATCH}; nothing was enqueued",
             errors=[{"field": "body", "message": f"at most {MAX_BATCH} events"}],
         )
-    judged = judge(items, _index)
+    # Up to 1,000 events to judge and enqueue: in the thread pool, so short
+    # requests interleave with it (api/__init__.py).
+    judged = await run_in_threadpool(judge, items, _index)
     result = await run_in_threadpool(_publish, services(request).publisher, judged, key, False)
     results = [
         {"index": i, "event_id": e.event_id, "status": "accepted" if fresh else "duplicate"}

@@ -45,7 +45,7 @@ async def subscription(
 ) -> JSONResponse:
     sid = valid("subscription_id", parse_identifier, subscription_id)
     when: datetime | None = None if at is None else valid("at", parse_timestamp, at)
-    found = await run_in_threadpool(services(request).core.store.subscriptions.get, sid, when)
+    found = services(request).core.store.subscriptions.get(sid, when)
     if found is None:
         raise ApiProblem(404, "unknown_subscription", f"no subscription {sid!r}")
     return JSONResponse(license_json(found))
