@@ -1,4 +1,4 @@
-# One image for every subcycle service (workers, scheduler, metrics exporter).
+# One image for every subcycle service (workers, scheduler, API, metrics exporter).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,6 +12,7 @@ COPY store ./store
 COPY workers ./workers
 COPY scheduler ./scheduler
 COPY subcycle ./subcycle
+COPY api ./api
 RUN pip install --no-cache-dir . \
     && useradd --system --uid 10001 subcycle
 USER subcycle

@@ -17,7 +17,7 @@ from store.connection import MEMORY_URL, connect
 from subcycle import logs
 from subcycle.bootstrap import build
 from subcycle.commands.common import CommandFailed
-from subcycle.demo import annual, billing, login, spine
+from subcycle.demo import annual, billing, http, login, spine
 from subcycle.demo.story import Story
 from subcycle.settings import Settings
 
@@ -28,6 +28,7 @@ CHAPTERS: list[Callable[[Story], None]] = [
     login.tell,  # a verification code by voice, resends, registration, SMS
     spine.tell,  # cancelling the monthly service or automatic renewal; refusals
     billing.tell,  # month-end billing and the ledger
+    http.tell,  # the same story over HTTP, with scoped keys
 ]
 
 
