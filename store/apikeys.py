@@ -1,9 +1,11 @@
 """API keys: a name, its scopes and the SHA-256 of its secret, never the key.
 
 A key is 32 random bytes (``sc_`` and 43 URL-safe characters) printed once
-when made. A request's key is found by its hash and the stored hash compared
-with ``hmac.compare_digest``; a revoked key's records are gone at once, so it
-stops working on the next request. SHA-256 (not a slow password hash) is
+when made. A request's key is found by its hash in one read (the record is
+kept under its hash; the names only point at hashes, for listing and
+revoking) and the stored hash compared with ``hmac.compare_digest``; a
+revoked key's records are gone at once, so it stops working on the next
+request. SHA-256 (not a slow password hash) is
 enough for a random 256-bit secret: there is nothing to guess.
 """
 
@@ -44,8 +46,8 @@ class KeyExists(ValueError):
 class RedisApiKeys:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
-        self._records = f"{keys.prefix}apikeys"
-        self._by_hash = f"{keys.prefix}apikeys:by-hash"
+        self._names = f"{keys.prefix}apikeys"  # name -> hash
+        self._records = f"{keys.prefix}apikeys:by-hash"  # hash -> record
 
     def create(self, name: str, scopes: frozenset[str], now: datetime) -> str:
         """Make a key; returns it (the only time it is ever seen)."""
@@ -58,22 +60,15 @@ class RedisApiKeys:
             "created_at": now.isoformat(),
             "last_used_at": None,
         }
-        with self._r.pipeline() as pipe:
-            pipe.hsetnx(self._records, name, json.dumps(record))
-            pipe.hset(self._by_hash, digest, name)
-            made, _ = pipe.execute()
-        if not made:
-            self._r.hdel(self._by_hash, digest)
+        if not self._r.hsetnx(self._names, name, digest):
             raise KeyExists(name)
+        self._r.hset(self._records, digest, json.dumps(record))
         return key
 
     def find(self, key: str) -> ApiKey | None:
         """The key's record, or None when it is unknown or revoked."""
         digest = key_hash(key)
-        name = self._r.hget(self._by_hash, digest)
-        if name is None:
-            return None
-        raw = self._r.hget(self._records, name)
+        raw = self._r.hget(self._records, digest)
         if raw is None:
             return None
         record = json.loads(raw)
@@ -83,25 +78,25 @@ class RedisApiKeys:
 
     def touch(self, name: str, now: datetime) -> None:
         """Note a use (callers throttle how often)."""
-        raw = self._r.hget(self._records, name)
-        if raw is None:
+        digest = self._r.hget(self._names, name)
+        raw = None if digest is None else self._r.hget(self._records, digest)
+        if digest is None or raw is None:
             return
         record = json.loads(raw)
         record["last_used_at"] = now.isoformat()
-        self._r.hset(self._records, name, json.dumps(record))
+        self._r.hset(self._records, digest, json.dumps(record))
 
     def list(self) -> list[ApiKey]:
         found: Any = self._r.hgetall(self._records)
         return sorted((_key(json.loads(v)) for v in found.values()), key=lambda k: k.name)
 
     def revoke(self, name: str) -> bool:
-        raw = self._r.hget(self._records, name)
-        if raw is None:
+        digest = self._r.hget(self._names, name)
+        if digest is None:
             return False
-        record = json.loads(raw)
         with self._r.pipeline() as pipe:
-            pipe.hdel(self._records, name)
-            pipe.hdel(self._by_hash, record.get("hash", ""))
+            pipe.hdel(self._records, digest)
+            pipe.hdel(self._names, name)
             pipe.execute()
         return True
 

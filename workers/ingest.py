@@ -85,21 +85,28 @@ def publish_all(publisher: Publisher, judged: Judged) -> PublishResult:
     nothing: its own problems, or ids published before with other content."""
     if judged.problems:
         raise Refused(judged.problems)
+    if len(judged.events) == 1:
+        # One event is all or nothing by itself: the enqueue script's answer
+        # says whether its id was used before, with no read ahead of it.
+        result = publisher.publish(judged.only)
+        if result.reused:
+            [(position, event)] = judged.events
+            raise Refused([_reused(position, event.event_id)])
+        return result
     reused = publisher.reused_ids(judged.only)
     if reused:
         raise Refused(
-            [
-                ItemProblem(
-                    position,
-                    Problem(
-                        "event_id",
-                        f"{Reason.EVENT_ID_REUSED} ({event.event_id!r} was published "
-                        "before with another payload)",
-                    ),
-                    Reason.EVENT_ID_REUSED,
-                )
-                for position, event in judged.events
-                if event.event_id in reused
-            ]
+            [_reused(position, e.event_id) for position, e in judged.events if e.event_id in reused]
         )
     return publisher.publish(judged.only)
+
+
+def _reused(position: int, event_id: str) -> ItemProblem:
+    return ItemProblem(
+        position,
+        Problem(
+            "event_id",
+            f"{Reason.EVENT_ID_REUSED} ({event_id!r} was published before with another payload)",
+        ),
+        Reason.EVENT_ID_REUSED,
+    )
