@@ -46,10 +46,10 @@ sys.path.insert(0, str(ROOT))
 
 from events import JST, Event, parse_event  # noqa: E402
 from store.connection import connect  # noqa: E402
-from store.ledger import PeriodNotClosed  # noqa: E402
+from store.errors import PeriodNotClosed  # noqa: E402
 from subcycle.bootstrap import App, build  # noqa: E402
-from subcycle.commands.queues import depths  # noqa: E402
 from subcycle.settings import Settings  # noqa: E402
+from subcycle.status import queue_depths  # noqa: E402
 from tests.conftest import delete_prefixed  # noqa: E402
 from tests.processes import kill_group, start_worker, stop, wait_for  # noqa: E402
 from workers.gateway.outbox import OutboxGateway  # noqa: E402
@@ -157,7 +157,7 @@ def expected_charges(args: argparse.Namespace) -> dict[str, int]:
 
 
 def settled(app: App) -> bool:
-    rows = depths(app.core)
+    rows = queue_depths(app.core)
     keys = QueueKeys(app.settings.queue_namespace)
     return all(r.ready == 0 and r.delayed == 0 and r.in_progress == 0 for r in rows) and all(
         app.client.hlen(keys.messages(r.queue)) == 0 for r in rows

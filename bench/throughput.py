@@ -119,7 +119,7 @@ def queue_noops(pipe: Any, namespace: str, count: int) -> None:
     """Queue ``count`` no-op messages, as Dramatiq stores them, on ``pipe``."""
     for i in range(count):
         rid = str(uuid.uuid4())
-        message = Message(
+        message: Message[Any] = Message(
             queue_name="bench",
             actor_name="noop",
             args=(cancellation(i, "X"),),

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import json
 
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from api.services import Services
 from subcycle.demo.story import Story
 
 PURCHASE = {
@@ -27,6 +23,12 @@ PURCHASE = {
 
 
 def tell(story: Story) -> None:
+    # Imported here: every other command starts without the web stack.
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.services import Services
+
     story.chapter("Over HTTP: a point of sale and the license page, each with its own key")
     app = story.app
     now = app.deps.clock()

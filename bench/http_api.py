@@ -1,6 +1,6 @@
 """Benchmark: the HTTP API beside ``subcycle publish``, in one run on the real Redis.
 
-    .venv/bin/python bench/api.py [--events 100000] [--requests 20000] [--workers 1]
+    .venv/bin/python bench/http_api.py [--events 100000] [--requests 20000] [--workers 1]
 
 1. ``subcycle publish`` of a JSON-lines file of ``--events`` events (a real
    process, interpreter start included), events/s;
@@ -12,7 +12,7 @@
 4. ``POST /v1/otp/verify`` at 200 requests/s (an open loop: a request's
    time counts from when it was due): p50, p99 (target p99 at most 20 ms).
 
-The load generator is a process of its own (bench/api_load.py, asyncio
+The load generator is a process of its own (bench/http_load.py, asyncio
 streams); its CPU seconds and the server's are printed beside each figure.
 Every key is under the run's own prefixes and is deleted at the end. Not a
 test: run it on demand.
@@ -94,7 +94,7 @@ def cpu_seconds(pid: int) -> float:
 
 def load(*argv: str) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "api_load.py"), *argv],
+        [sys.executable, str(ROOT / "bench" / "http_load.py"), *argv],
         capture_output=True,
         text=True,
         check=True,
@@ -105,8 +105,11 @@ def load(*argv: str) -> dict[str, Any]:
 
 def make_key(env: dict[str, str]) -> str:
     done = subprocess.run(
-        [str(BIN / "subcycle"), "api-keys", "create", f"bench-{uuid.uuid4().hex[:6]}"]
-        + ["--scope", "events:*", "--scope", "otp"],
+        [
+            str(BIN / "subcycle"),
+            *("api-keys", "create", f"bench-{uuid.uuid4().hex[:6]}"),
+            *("--scope", "events:*", "--scope", "otp"),
+        ],
         env=env,
         capture_output=True,
         text=True,

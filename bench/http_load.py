@@ -1,11 +1,11 @@
-"""The load generator of bench/api.py, run as a process of its own: a small
+"""The load generator of bench/http_api.py, run as a process of its own: a small
 HTTP/1.1 keep-alive client on asyncio streams (cheaper per request than any
 full client, so it leaves the cores to the server it measures). Prints one
 JSON object: latencies (ms), the rate and its own CPU seconds.
 
-    python bench/api_load.py closed --url U --key K --concurrency 32 --requests 20000 --kind event
-    python bench/api_load.py open   --url U --key K --rate 200 --seconds 20 --kind verify
-    python bench/api_load.py batch  --url U --key K --file events.jsonl --size 1000 --concurrency 2
+    python bench/http_load.py closed --url U --key K --concurrency 32 --requests 20000 --kind event
+    python bench/http_load.py open   --url U --key K --rate 200 --seconds 20 --kind verify
+    python bench/http_load.py batch  --url U --key K --file events.jsonl --size 1000 --concurrency 2
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class Connection:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
 
     async def post(self, path: str, body: bytes, kind: str = "application/json") -> int:
-        assert self.reader is not None and self.writer is not None
+        assert self.reader is not None
+        assert self.writer is not None
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\n"
             f"Authorization: Bearer {self.key}\r\nContent-Type: {kind}\r\n"
