@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any
 
 from events import JST
+from store.base import Ledger
 from store.ledger import Charge
 from store.records import Subscription
 
@@ -61,3 +65,36 @@ def charge_row(charge: Charge) -> tuple[str, str, str, int]:
 
 def charge_json(charge: Charge) -> dict[str, Any]:
     return dict(zip(CHARGE_COLUMNS, charge_row(charge), strict=True))
+
+
+def closed_ledger(ledger: Ledger, period: str) -> Iterator[Charge]:
+    """A closed month's charges, streamed. The refusal of a month not closed
+    (``Refusal``) is raised here, before any row, so no surface ever writes
+    half an answer."""
+    rows = ledger.charges(period)
+    first = next(rows, None)
+    return _chain(first, rows)
+
+
+def _chain(first: Charge | None, rest: Iterator[Charge]) -> Iterator[Charge]:
+    if first is not None:
+        yield first
+        yield from rest
+
+
+def charges_csv(
+    rows: Iterator[Charge], phone: Callable[[str], str] = str, chunk: int = 1_000
+) -> Iterator[str]:
+    """The ledger as CSV with a header line, ``chunk`` rows at a time;
+    ``phone`` writes the phone column (the console masks it)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHARGE_COLUMNS)
+    for i, charge in enumerate(rows):
+        subscription_id, number, period, amount = charge_row(charge)
+        writer.writerow((subscription_id, phone(number), period, amount))
+        if i % chunk == chunk - 1:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()

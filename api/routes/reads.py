@@ -4,8 +4,6 @@ ledger (``subcycle charges --json`` or ``--csv``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from datetime import datetime
@@ -24,7 +22,7 @@ from api.services import services
 from events.reasons import Refusal
 from events.types import parse_identifier, parse_period, parse_timestamp
 from store.ledger import Charge
-from subcycle.views import CHARGE_COLUMNS, charge_json, charge_row, license_json
+from subcycle.views import charge_json, charges_csv, closed_ledger, license_json
 
 router = APIRouter(tags=["license and ledger"])
 NOT_CLOSED = 409
@@ -66,38 +64,17 @@ async def charges(
 ) -> StreamingResponse:
     month = valid("period", parse_period, period)
     ledger = services(request).core.store.ledger
-    rows = ledger.charges(month)
     try:
-        first = await run_in_threadpool(next, rows, None)  # the refusal comes before any byte
+        every = await run_in_threadpool(closed_ledger, ledger, month)
     except Refusal as e:
         raise ApiProblem(NOT_CLOSED, e.reason, e.detail) from None
-    every = _chain(first, rows)
     if "text/csv" in request.headers.get("accept", ""):
         return StreamingResponse(
-            iterate_in_threadpool(_csv(every)),
+            iterate_in_threadpool(charges_csv(every)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="charges-{month}.csv"'},
         )
     return StreamingResponse(iterate_in_threadpool(_json(every)), media_type="application/json")
-
-
-def _chain(first: Charge | None, rest: Iterator[Charge]) -> Iterator[Charge]:
-    if first is not None:
-        yield first
-        yield from rest
-
-
-def _csv(rows: Iterator[Charge]) -> Iterator[str]:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CHARGE_COLUMNS)
-    for i, charge in enumerate(rows):
-        writer.writerow(charge_row(charge))
-        if i % 1_000 == 999:
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue()
 
 
 def _json(rows: Iterator[Charge]) -> Iterator[str]:

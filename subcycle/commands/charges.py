@@ -5,7 +5,6 @@ is refused (``period_not_closed``): a partial month is never exported."""
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from events.reasons import Refusal
 from events.types import parse_period
 from store.ledger import Charge
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
-from subcycle.views import CHARGE_COLUMNS, charge_json, charge_row
+from subcycle.views import CHARGE_COLUMNS, charge_json, charges_csv, closed_ledger
 
 
 def register(sub: Any) -> None:
@@ -37,28 +36,17 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(f"--period: {e}") from None
     app = open_core(args)
-    charges = app.store.ledger.charges(args.period)
     try:
-        first = next(charges, None)  # the refusal comes before any output
+        rows = closed_ledger(app.store.ledger, args.period)
     except Refusal as e:
         raise CommandFailed(str(e)) from None
-    rows = _chain(first, charges)
     if args.json:
         _write_json(rows)
     elif args.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(CHARGE_COLUMNS)
-        for c in rows:
-            writer.writerow(charge_row(c))
+        sys.stdout.writelines(charges_csv(rows))
     else:
         _print_table(args.period, rows)
     return 0
-
-
-def _chain(first: Charge | None, rest: Iterator[Charge]) -> Iterator[Charge]:
-    if first is not None:
-        yield first
-        yield from rest
 
 
 def _write_json(rows: Iterator[Charge]) -> None:
