@@ -117,7 +117,7 @@ class QueueItem(BaseModel):
     dead_lettered: int
     refused: int
     oldest_ready_age_s: float | None
-    workers: int
+    workers: int = Field(description="live workers consuming this queue")
 
 
 class DeadLetterItem(BaseModel):

@@ -1,5 +1,5 @@
-"""What operators watch besides the queues: the scheduler's lease and the
-month-end closes, read from Redis when asked (the exporter asks on every
+"""What operators watch: the queues and their live workers, the scheduler's
+lease and the month-end closes, read from Redis when asked (the exporter asks on every
 scrape, so an alert sees what is true now, not what a process last said).
 
 Times are instants: a billing month ends at 00:00 JST on the next month's
@@ -17,6 +17,26 @@ from scheduler.lease import holder_of
 from store.billing import CloseStatus, RedisBilling
 from store.calendar import next_period, period_start
 from store.keys import Keys
+from subcycle.bootstrap import Core
+from workers import operations
+from workers.transport.inspect import Inspector, QueueDepth
+
+
+def queue_depths(core: Core) -> list[QueueDepth]:
+    """Every queue's depths and live workers (the CLI, the API, the console
+    and the exporter all show these)."""
+    return operations.queue_depths(
+        core.client,
+        core.settings.queue_namespace,
+        core.store.refusals,
+        heartbeat_timeout_ms=core.settings.heartbeat_timeout_ms,
+    )
+
+
+def live_workers(core: Core) -> int:
+    """Workers that beat within the heartbeat timeout, whatever they consume."""
+    inspector = Inspector(core.client, core.settings.queue_namespace)
+    return len(inspector.workers(core.settings.heartbeat_timeout_ms))
 
 
 @dataclass(frozen=True)

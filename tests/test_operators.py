@@ -12,7 +12,7 @@ import pytest
 from subcycle import logs
 from subcycle.bootstrap import App, core
 from subcycle.cli import main
-from subcycle.commands.queues import depths as queue_depths
+from subcycle.status import queue_depths
 from tests.poison_support import put_raw
 from tests.support import cancellation, open_on, purchase, run
 
@@ -207,3 +207,16 @@ def test_a_stopped_worker_is_no_longer_counted_but_its_heartbeat_stays_for_maint
     heartbeats = f"{app.settings.queue_namespace}:__heartbeats__"
     # Still listed, dated back: the next maintenance requeues what it held.
     assert app.client.zscore(heartbeats, app.broker.broker_id) == 0
+
+
+def test_a_worker_counts_live_on_the_queues_it_consumes_only(app: App) -> None:
+    from subcycle.status import live_workers
+    from workers.transport.recovery import maintain, retire
+
+    maintain(app.broker, ["otp"])  # a worker started with --queues otp beats
+    rows = {d.queue: d.workers for d in queue_depths(app.core)}
+    assert rows == {"lifecycle": 0, "cancellations": 0, "billing": 0, "otp": 1, "notifications": 0}
+    assert live_workers(app.core) == 1
+    retire(app.broker)  # a clean shutdown leaves every queue at once
+    assert {d.workers for d in queue_depths(app.core)} == {0}
+    assert live_workers(app.core) == 0

@@ -17,11 +17,11 @@ from api.models import BulkDone, BulkRequest, DeadLetterItem, QueueItem
 from api.openapi import body_of
 from api.params import NO_PARAMS, only
 from api.problems import ApiProblem, documented
-from api.services import Services, services
+from api.services import services
+from subcycle.status import queue_depths
 from workers import operations
 from workers.dead_letters import DeadLetter, DeadLetters
 from workers.operations import Bulk, LetterFilter
-from workers.transport.inspect import QueueDepth
 
 router = APIRouter(tags=["operators"])
 Criterion = Annotated[str, Query(min_length=1, max_length=200)]
@@ -34,18 +34,8 @@ Criterion = Annotated[str, Query(min_length=1, max_length=200)]
     dependencies=[NO_PARAMS],
 )
 async def queues(request: Request, key: Operator) -> JSONResponse:
-    depths = await run_in_threadpool(depths_of, services(request))
+    depths = await run_in_threadpool(queue_depths, services(request).core)
     return JSONResponse([d.to_json() for d in depths])
-
-
-def depths_of(found: Services) -> list[QueueDepth]:
-    core = found.core
-    return operations.queue_depths(
-        core.client,
-        core.settings.queue_namespace,
-        core.store.refusals,
-        heartbeat_timeout_ms=core.settings.heartbeat_timeout_ms,
-    )
 
 
 @router.get(

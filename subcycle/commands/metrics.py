@@ -7,7 +7,8 @@ serves, on one port (``--port``, default ``$SUBCYCLE_METRICS_PORT`` or 9300):
 - ``subcycle_queue_messages{queue, state}`` with state ready, delayed,
   in_progress, dead_lettered, refused;
 - ``subcycle_queue_oldest_ready_age_seconds{queue}``;
-- ``subcycle_workers_live``;
+- ``subcycle_workers_live`` and ``subcycle_queue_workers_live{queue}`` (the
+  live workers consuming each queue);
 - ``subcycle_scheduler_lease_held`` (1 while a scheduler replica holds the
   lease) and ``subcycle_scheduler_lease_holder_info{holder}`` (one series,
   only while held);
@@ -32,8 +33,13 @@ from typing import Any
 
 from subcycle.bootstrap import Core
 from subcycle.commands.common import UsageError, add_redis_option, open_core
-from subcycle.commands.queues import depths
-from subcycle.status import lease_status, month_end_status, period_end
+from subcycle.status import (
+    lease_status,
+    live_workers,
+    month_end_status,
+    period_end,
+    queue_depths,
+)
 
 DEFAULT_PORT = 9300
 STATES = ("ready", "delayed", "in_progress", "dead_lettered", "refused")
@@ -62,7 +68,7 @@ class QueueDepthCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily
 
-        rows = depths(self._app)
+        rows = queue_depths(self._app)
         messages = GaugeMetricFamily(
             "subcycle_queue_messages", "Messages per queue and state.", labels=["queue", "state"]
         )
@@ -71,16 +77,23 @@ class QueueDepthCollector:
             "Age of the oldest ready message per queue (0 when none is ready).",
             labels=["queue"],
         )
+        consumers = GaugeMetricFamily(
+            "subcycle_queue_workers_live",
+            "Live workers consuming the queue.",
+            labels=["queue"],
+        )
         for row in rows:
             for state in STATES:
                 messages.add_metric([row.queue, state], getattr(row, state))
             age.add_metric([row.queue], row.oldest_ready_age_s or 0.0)
+            consumers.add_metric([row.queue], row.workers)
         yield messages
         yield age
+        yield consumers
         yield GaugeMetricFamily(
             "subcycle_workers_live",
             "Workers that beat within the heartbeat timeout.",
-            value=rows[0].workers if rows else 0,
+            value=live_workers(self._app),
         )
 
 

@@ -9,10 +9,19 @@ from typing import Any
 
 from subcycle.bootstrap import Core
 from subcycle.commands.common import UsageError, add_redis_option, open_core, print_json
-from workers.operations import queue_depths
+from subcycle.status import live_workers, queue_depths
 from workers.transport.inspect import QueueDepth
 
-COLUMNS = ("queue", "ready", "delayed", "in_progress", "dead_lettered", "refused", "oldest_ready")
+COLUMNS = (
+    "queue",
+    "ready",
+    "delayed",
+    "in_progress",
+    "dead_lettered",
+    "refused",
+    "oldest_ready",
+    "workers",
+)
 
 
 def register(sub: Any) -> None:
@@ -25,15 +34,6 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def depths(core: Core) -> list[QueueDepth]:
-    return queue_depths(
-        core.client,
-        core.settings.queue_namespace,
-        core.store.refusals,
-        heartbeat_timeout_ms=core.settings.heartbeat_timeout_ms,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     if args.watch and args.json:
         raise UsageError("--watch shows a live table; use --json without it")
@@ -41,17 +41,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--interval: must be positive")
     app = open_core(args)
     if args.json:
-        print_json([d.to_json() for d in depths(app)])
+        print_json([d.to_json() for d in queue_depths(app)])
         return 0
     if not args.watch:
-        sys.stdout.write(render(depths(app)))
+        sys.stdout.write(board(app))
         return 0
     shown = 0
     try:
         while True:
             # Clear the screen and home the cursor: a live table without curses.
             sys.stdout.write("\x1b[2J\x1b[H" + time.strftime("%H:%M:%S  ") + "Ctrl-C to stop\n")
-            sys.stdout.write(render(depths(app)))
+            sys.stdout.write(board(app))
             sys.stdout.flush()
             shown += 1
             if args.count and shown >= args.count:
@@ -61,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-def render(rows: list[QueueDepth]) -> str:
+def board(core: Core) -> str:
+    return render(queue_depths(core), live_workers(core))
+
+
+def render(rows: list[QueueDepth], live: int) -> str:
     table = [COLUMNS] + [
         (
             d.queue,
@@ -71,6 +75,7 @@ def render(rows: list[QueueDepth]) -> str:
             str(d.dead_lettered),
             str(d.refused),
             "-" if d.oldest_ready_age_s is None else f"{d.oldest_ready_age_s:.1f}s",
+            str(d.workers),
         )
         for d in rows
     ]
@@ -82,5 +87,4 @@ def render(rows: list[QueueDepth]) -> str:
         )
         for row in table
     ]
-    live = rows[0].workers if rows else 0
     return "\n".join(lines) + f"\n{live} live worker(s)\n"

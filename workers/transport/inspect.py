@@ -28,7 +28,7 @@ class QueueDepth:
     dead_lettered: int
     refused: int
     oldest_ready_age_s: float | None
-    workers: int
+    workers: int  # live workers consuming this queue
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,20 +71,20 @@ class Inspector:
         keys = self.keys
         heartbeats: Any = self._r.zrange(keys.heartbeats, 0, -1)
         every = [_text(w) for w in heartbeats]
-        live = len(self.workers(heartbeat_timeout_ms, now_ms))
         with self._r.pipeline(transaction=False) as pipe:
             for q in queues:
                 pipe.llen(keys.ready(q))
                 pipe.hlen(keys.messages(dq_name(q)))
                 pipe.zcard(keys.dead(q))
                 pipe.lindex(keys.ready(q), 0)
+                pipe.zcount(keys.consumers(q), now_ms - heartbeat_timeout_ms, "+inf")
                 for w in every:
                     pipe.scard(keys.acks(w, q))
             answers = pipe.execute()
         depths: list[QueueDepth] = []
-        step = 4 + len(every)
+        step = 5 + len(every)
         for i, q in enumerate(queues):
-            ready, delayed, dead, head, *acks = answers[i * step : (i + 1) * step]
+            ready, delayed, dead, head, live, *acks = answers[i * step : (i + 1) * step]
             depths.append(
                 QueueDepth(
                     queue=q,
@@ -94,7 +94,7 @@ class Inspector:
                     dead_lettered=int(dead),
                     refused=refused.get(q, 0),
                     oldest_ready_age_s=self._age(q, head, now_ms),
-                    workers=live,
+                    workers=int(live),
                 )
             )
         return depths

@@ -5,7 +5,9 @@ ids and the hash ``ns:q.msgs`` of their bodies; its delay queue ``q.DQ``
 (the same two keys under that name); its dead letters, the sorted set
 ``ns:q.XQ`` (scored by when) and the hash ``ns:q.XQ.msgs``; every worker's
 set ``ns:__acks__.<worker>.<q>`` of fetched, unacked ids; and the sorted
-set ``ns:__heartbeats__`` of workers by their last beat.
+set ``ns:__heartbeats__`` of workers by their last beat. Ours beside them:
+``ns:__consumers__.<q>``, the workers that consume ``q`` by their last beat
+(recovery.py), so a queue's live workers can be counted.
 """
 
 from __future__ import annotations
@@ -45,3 +47,7 @@ class QueueKeys:
     @property
     def heartbeats(self) -> str:
         return f"{self.namespace}:__heartbeats__"
+
+    def consumers(self, queue: str) -> str:
+        """The workers consuming ``queue``, scored by their last beat."""
+        return f"{self.namespace}:__consumers__.{queue}"

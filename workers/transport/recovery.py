@@ -6,7 +6,8 @@ calls a broker script, and a dead worker's ack set is requeued only by
 alone, a killed worker's messages can wait many minutes.
 
 ``Recovery`` runs, in every worker, a thread that every ``interval_ms``
-beats and forces maintenance on each declared queue (ready and delayed). So:
+beats and forces maintenance on each declared queue (ready and delayed),
+and beats on each queue it consumes (``QueueKeys.consumers``). So:
 
 - a live worker is never taken for dead while it runs long handlers;
 - a worker killed at time T last beat after T − interval, is dead from
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import redis
@@ -43,8 +45,12 @@ class Recovery(Middleware):
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         stop = threading.Event()
         self._stops[id(worker)] = stop
+        consumed = sorted(worker.consumer_whitelist or broker.get_declared_queues())
         thread = threading.Thread(
-            target=self._run, args=(broker, stop), name="subcycle-recovery", daemon=True
+            target=self._run,
+            args=(broker, consumed, stop),
+            name="subcycle-recovery",
+            daemon=True,
         )
         thread.start()
 
@@ -65,21 +71,32 @@ class Recovery(Middleware):
         except redis.RedisError as e:  # Redis away: the heartbeat simply times out
             log.warning("retire_failed", error=f"{type(e).__name__}: {e}")
 
-    def _run(self, broker: Broker, stop: threading.Event) -> None:
+    def _run(self, broker: Broker, consumed: list[str], stop: threading.Event) -> None:
         while not stop.wait(self.interval_ms / 1000):
             try:
-                maintain(broker)
+                maintain(broker, consumed)
             except Exception as e:  # Redis away: the worker reconnects; so do we
                 log.warning("maintenance_failed", error=f"{type(e).__name__}: {e}")
 
 
+# A queue's consumer entries older than this are dropped when it is beaten on.
+_FORGET_CONSUMERS_MS = 3_600_000
+
+
 def retire(broker: Any) -> None:
     """Date this broker's heartbeat back to the epoch: dead for every reader."""
-    broker.client.zadd(QueueKeys(broker.namespace).heartbeats, {broker.broker_id: 0})
+    keys = QueueKeys(broker.namespace)
+    with broker.client.pipeline(transaction=False) as pipe:
+        pipe.zadd(keys.heartbeats, {broker.broker_id: 0})
+        for queue in broker.get_declared_queues():
+            pipe.zrem(keys.consumers(queue), broker.broker_id)
+        pipe.execute()
 
 
-def maintain(broker: Any) -> None:
-    """Beat, and requeue the messages of workers dead on every declared queue."""
+def maintain(broker: Any, consumed: Sequence[str] = ()) -> None:
+    """Beat, on each queue in ``consumed`` too, and requeue the messages of
+    workers dead on every declared queue."""
+    _beat_on(broker, consumed)
     queues = sorted(broker.get_declared_queues() | broker.delay_queues)
     dispatch = broker.scripts["dispatch"]
     for queue in queues:
@@ -96,6 +113,16 @@ def maintain(broker: Any) -> None:
                 broker._max_unpack_size(),
             ],
         )
+
+
+def _beat_on(broker: Any, consumed: Sequence[str]) -> None:
+    keys = QueueKeys(broker.namespace)
+    now = current_millis()
+    with broker.client.pipeline(transaction=False) as pipe:
+        for queue in consumed:
+            pipe.zadd(keys.consumers(queue), {broker.broker_id: now})
+            pipe.zremrangebyscore(keys.consumers(queue), "-inf", now - _FORGET_CONSUMERS_MS)
+        pipe.execute()
 
 
 class RetryThroughOutage(Middleware):
