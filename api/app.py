@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api import console
 from api.observe import Observe
 from api.openapi import install
 from api.problems import ApiProblem, problem, response_of
@@ -35,6 +36,7 @@ and the ledger, and act on queues and dead letters. Every request carries
 
 def create_app(services: Services | None = None) -> FastAPI:
     logs.safe_defaults()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is None:
@@ -57,6 +59,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.state.services = services
     for module in (events, otp, reads, operators, service):
         app.include_router(module.router)
+    console.install(app)
     _problems(app)
     install(app)
     app.add_middleware(Observe)
@@ -82,6 +85,8 @@ def _problems(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http(request: Request, error: HTTPException) -> Response:
+        if console.wants_console(request):
+            return console.refused_page(request, _in_words(error.status_code), error.status_code)
         reason = {404: "not_found", 405: "method_not_allowed"}.get(
             error.status_code, "invalid_request"
         )
@@ -96,6 +101,8 @@ def _problems(app: FastAPI) -> None:
     @app.exception_handler(redis.TimeoutError)
     async def unreachable(request: Request, error: Exception) -> Response:
         log.warning("redis_unavailable", error=type(error).__name__)
+        if console.wants_console(request):
+            return console.refused_page(request, "Redis cannot be reached; try again soon", 503)
         return problem(
             503, "redis_unavailable", "Redis cannot be reached", headers={"Retry-After": "5"}
         )
@@ -103,4 +110,12 @@ def _problems(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def failed(request: Request, error: Exception) -> Response:
         log.error("request_failed", error=type(error).__name__, exc_info=error)
+        if console.wants_console(request):
+            return console.refused_page(request, "the request failed; it is logged", 500)
         return problem(500, "internal_error", "the request failed; it is logged")
+
+
+def _in_words(status: int) -> str:
+    return {404: "there is no such page", 405: "that page is not sent to that way"}.get(
+        status, "the request is refused"
+    )

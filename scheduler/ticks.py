@@ -91,3 +91,14 @@ class Ticker:
         now = self.clock()
         self.month_end(now)
         self.expiry(now)
+
+
+def next_ticks(now: datetime, expiry_at: time) -> tuple[datetime, datetime]:
+    """When the scheduler's two jobs fire next after ``now`` (JST): the daily
+    expiry tick at ``expiry_at``, the month-end tick at 00:00 on the 1st."""
+    local = now.astimezone(JST)
+    expiry = datetime.combine(local.date(), expiry_at, tzinfo=JST)
+    if expiry <= local:
+        expiry += timedelta(days=1)
+    first = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+    return expiry, datetime.combine(first, time(0), tzinfo=JST)

@@ -67,7 +67,10 @@ class RedisApiKeys:
 
     def find(self, key: str) -> ApiKey | None:
         """The key's record, or None when it is unknown or revoked."""
-        digest = key_hash(key)
+        return self.by_hash(key_hash(key))
+
+    def by_hash(self, digest: str) -> ApiKey | None:
+        """The record of the key with this hash (a console session holds it)."""
         raw = self._r.hget(self._records, digest)
         if raw is None:
             return None

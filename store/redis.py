@@ -16,6 +16,7 @@ from store.ledger import RedisLedger
 from store.otp import RedisOtp
 from store.refusals import DEFAULT_RETENTION, RedisRefusals
 from store.roundtrips import Pipelined, RoundTrips
+from store.sessions import RedisSessions
 from store.subscriptions import RedisSubscriptions
 
 
@@ -38,3 +39,4 @@ class RedisStore:
         self.expiry = ExpiryIndex(client, self.keys)
         self.codes = RedisOtp(client, self.keys)
         self.api_keys = RedisApiKeys(client, self.keys)
+        self.sessions = RedisSessions(client, self.keys, timedelta(hours=8))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -91,12 +91,11 @@ def publisher(core: Core) -> Publisher:
 
 
 def ticker(core: Core, publisher: Publisher) -> Ticker:
-    hour, minute = (int(x) for x in core.settings.scheduler_expiry_time.split(":"))
     return Ticker(
         publisher,
         core.store.billing,
         core.clock,
-        expiry_at=time(hour, minute),
+        expiry_at=core.settings.expiry_at,
         first_period=core.settings.scheduler_first_period,
     )
 

@@ -27,20 +27,21 @@ def mask_phone(text: str) -> str:
     return _NATIONAL.sub(lambda m: f"0{m[1]}-****-{m[3]}", text)
 
 
-def _mask(value: Any) -> Any:
+def masked(value: Any) -> Any:
+    """``value`` with every phone number in it masked, however deep."""
     if isinstance(value, str):
         return mask_phone(value)
     if isinstance(value, dict):
-        return {k: _mask(v) for k, v in value.items()}
+        return {k: masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_mask(v) for v in value)
+        return type(value)(masked(v) for v in value)
     return value
 
 
 def mask_processor(
     logger: Any, method: str, event_dict: MutableMapping[str, Any]
 ) -> Mapping[str, Any]:
-    return {key: _mask(value) for key, value in event_dict.items()}
+    return {key: masked(value) for key, value in event_dict.items()}
 
 
 def safe_defaults() -> None:

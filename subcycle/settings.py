@@ -3,6 +3,7 @@ that production could run with."""
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -79,3 +80,9 @@ class Settings(BaseSettings):
     # dropped as new ones come in, and `dead-letters purge --older-than` acts
     # at once.
     refused_retention_days: int = Field(default=90, ge=1, le=3_650)
+
+    @property
+    def expiry_at(self) -> time:
+        """When the daily expiry tick fires, JST (``scheduler_expiry_time``)."""
+        hour, minute = (int(x) for x in self.scheduler_expiry_time.split(":"))
+        return time(hour, minute)
