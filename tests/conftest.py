@@ -19,6 +19,7 @@ from api.services import Services
 from events import JST
 from subcycle.bootstrap import App, build
 from subcycle.settings import Settings
+from tests.browser_support import REACHED_BROWSER, REQUIRE_BROWSER
 
 REAL_REDIS_URL = os.environ.get("SUBCYCLE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE_REDIS = os.environ.get("SUBCYCLE_REQUIRE_REDIS") == "1"
@@ -154,12 +155,17 @@ def http(app: App) -> Iterator[TestClient]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI a run in which no real-Redis test passed is a failed run."""
-    if not REQUIRE_REDIS or exitstatus != 0:
+    """In CI a run in which no real-Redis test, or no browser test, passed
+    is a failed run."""
+    if exitstatus != 0:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    passed = reporter.stats.get("passed", []) if reporter else []
-    if not any(report.nodeid in _REACHED_REAL_REDIS for report in passed):
-        session.exitstatus = 1
-        if reporter:
-            reporter.write_line("FAILED: SUBCYCLE_REQUIRE_REDIS=1 but no real-Redis test passed")
+    passed = {r.nodeid for r in (reporter.stats.get("passed", []) if reporter else [])}
+    for required, reached, what in (
+        (REQUIRE_REDIS, _REACHED_REAL_REDIS, "SUBCYCLE_REQUIRE_REDIS=1 but no real-Redis test"),
+        (REQUIRE_BROWSER, REACHED_BROWSER, "SUBCYCLE_REQUIRE_BROWSER=1 but no browser test"),
+    ):
+        if required and not passed & reached:
+            session.exitstatus = 1
+            if reporter:
+                reporter.write_line(f"FAILED: {what} passed")
