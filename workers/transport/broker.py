@@ -43,6 +43,14 @@ from workers.transport.settle import SettledByCommit, current_settlement
 
 log = structlog.get_logger(__name__)
 
+# Redis away, as Dramatiq's worker must hear it (ConnectionClosed): then it
+# retries an ack until Redis answers and restarts the consumer. A timeout is
+# the same outage seen from a host whose packets vanish (tests/
+# test_vanished_host.py); raised as itself, Dramatiq treats it as a bug in
+# itself: the ack is dropped and the message is stranded in the ack set of a
+# worker that is alive, until that worker restarts.
+_AWAY = (redis.ConnectionError, redis.TimeoutError)
+
 _FETCH = (resources.files("workers.transport") / "scripts" / "fetch.lua").read_text()
 
 
@@ -141,7 +149,7 @@ class _GuardedConsumer(_RedisConsumer):
                 return  # its commit took it off the queue (settle.py)
             # The current queue, as in Dramatiq: a delayed message is acked there.
             self.broker.coalesced_ack(self.queue_name, rid)
-        except redis.ConnectionError as e:
+        except _AWAY as e:
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
         finally:
             self.queued_message_ids.discard(message.message_id)
@@ -151,7 +159,10 @@ class _GuardedConsumer(_RedisConsumer):
             # Its commit already took it off the queue: nothing to dead-letter.
             self.queued_message_ids.discard(message.message_id)
             return
-        super().nack(message)  # type: ignore[no-untyped-call]
+        try:
+            super().nack(message)  # type: ignore[no-untyped-call]
+        except redis.TimeoutError as e:  # Dramatiq's own nack maps ConnectionError only
+            raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -176,7 +187,7 @@ class _GuardedConsumer(_RedisConsumer):
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                     time.sleep(backoff_ms / 1000)
                     return None
-        except redis.ConnectionError as e:
+        except _AWAY as e:
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
 
     def _move_aside(self, rid: str, data: bytes | None, poison: Poison) -> None:
