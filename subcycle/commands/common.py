@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from events import JST
 from events.types import parse_timestamp
-from store.connection import connect, is_embedded
+from store.connection import BadRedisUrl, connect, is_embedded, redact
 from store.roundtrips import RoundTrips
 from subcycle import logs
 from subcycle.bootstrap import Core, core
@@ -80,21 +80,16 @@ def open_core(
         )
     settings = settings.model_copy(update={"redis_url": url})
     logs.configure(settings.log_format, settings.log_level)
-    client = connect(settings.redis_url)
+    try:
+        client = connect(settings.redis_url)
+    except BadRedisUrl as e:
+        raise UsageError(f"SUBCYCLE_REDIS_URL: {e}") from None
     opened = core(settings, client=client, io=io(client) if io is not None else None)
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-        raise CommandFailed(f"cannot reach Redis at {_safe_url(url)}: {e}") from None
+        raise CommandFailed(f"cannot reach Redis at {redact(url)}: {e}") from None
     return opened
-
-
-def _safe_url(url: str) -> str:
-    """Never print a password from the URL."""
-    if "@" in url:
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
 
 
 def timestamp_option(option: str, text: str) -> datetime:
