@@ -5,12 +5,20 @@ runs actors, the scheduler or the API, or verifies codes, refuses to start
 in production without a real gateway and a real secret: the outbox keeps
 codes in Redis, a plain http:// provider can be read on the wire, and a
 secret generated per host makes one host's codes fail on another.
+
+Once connected, a production process also checks the Redis server
+(``check_redis``, SPEC section 14).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
 from pydantic import SecretStr
 
+from store.connection import redact
 from subcycle.settings import Settings
 from workers.otp import MIN_SECRET_BYTES
 
@@ -49,3 +57,69 @@ def require_ready(settings: Settings) -> None:
     problems = production_problems(settings)
     if problems:
         raise NotReady(problems)
+
+
+# What the Redis server must be, checked by a production process once it
+# has connected (SPEC section 14). Each problem says what to change.
+
+
+@dataclass
+class RedisFindings:
+    problems: list[str] = field(default_factory=list)  # refuse to start
+    notes: list[str] = field(default_factory=list)  # could not check: say so, go on
+
+
+def check_redis(client: redis.Redis, settings: Settings) -> RedisFindings:
+    """The server behind ``client`` judged for ``settings``; nothing when
+    ``SUBCYCLE_REDIS_CHECKS=skip``."""
+    found = RedisFindings()
+    if settings.redis_checks == "skip" or settings.env != "production":
+        return found
+    where = f"Redis at {redact(settings.redis_url)}"
+    cluster = _info(client, "cluster")
+    if cluster is None:
+        found.notes.append(f"{where}: INFO is refused, so Redis Cluster was not ruled out" + _SKIP)
+    elif str(cluster.get("cluster_enabled", 0)) == "1":
+        found.problems.append(
+            f"{where} is a Redis Cluster node (cluster_enabled:1), which cannot run Dramatiq's "
+            "scripts (they name keys they do not declare): use a standalone primary, with "
+            "replicas and Sentinel (redis+sentinel://) for availability"
+        )
+    policy = _config(client, "maxmemory-policy")
+    if policy is None:
+        memory = _info(client, "memory") or {}
+        policy = str(memory["maxmemory_policy"]) if "maxmemory_policy" in memory else None
+    if policy is None:
+        found.notes.append(
+            f"{where}: CONFIG GET and INFO are refused (a managed service, or an ACL user "
+            "without them), so maxmemory-policy was not checked; make sure it is noeviction" + _SKIP
+        )
+    elif policy != "noeviction":
+        found.problems.append(
+            f"{where} has maxmemory-policy {policy}, which can evict subscriptions, claims and "
+            "queued messages when memory is full: set maxmemory-policy noeviction (redis.conf, "
+            "CONFIG SET, or your provider's parameter group)"
+        )
+    return found
+
+
+_SKIP = " (SUBCYCLE_REDIS_CHECKS=skip skips the checks)"
+
+
+def _info(client: redis.Redis, section: str) -> dict[str, Any] | None:
+    """``INFO section``, or None where the server refuses it (ACL, managed service)."""
+    try:
+        found: dict[str, Any] = client.info(section)
+    except redis.ResponseError:
+        return None
+    return found
+
+
+def _config(client: redis.Redis, name: str) -> str | None:
+    """``CONFIG GET name``, or None where CONFIG is refused or renamed away."""
+    try:
+        found: dict[Any, Any] = client.config_get(name)
+    except redis.ResponseError:
+        return None
+    value = found.get(name, found.get(name.encode()))
+    return None if value is None else value.decode() if isinstance(value, bytes) else str(value)

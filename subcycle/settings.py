@@ -26,7 +26,12 @@ class Settings(BaseSettings):
     # http:// provider and the generated secret exist only in development
     # (subcycle/preflight.py says what production requires).
     env: Literal["production", "development"] = "production"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # May hold a password: printed only through store.connection.redact.
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", repr=False)
+    # Start-up checks of the Redis server in production (subcycle/preflight.py:
+    # no Cluster, maxmemory-policy noeviction, what SUBCYCLE_DURABILITY needs);
+    # "skip" where you have checked it yourself.
+    redis_checks: Literal["on", "skip"] = "on"
     key_prefix: str = "subcycle:"
     queue_namespace: str = "subcycle"
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -7,7 +7,7 @@ import sys
 
 from dramatiq.middleware.prometheus import Prometheus
 
-from store.connection import connect
+from store.connection import BadRedisUrl, connect
 from subcycle import logs
 from subcycle.bootstrap import codes, core, publisher, workers
 from subcycle.preflight import NotReady, require_ready
@@ -21,7 +21,11 @@ try:
 except NotReady as e:  # `subcycle worker` says so before it gets here
     sys.stderr.write("subcycle worker: error: " + "\n  ".join(e.problems) + "\n")
     raise SystemExit(2) from None
-_client = connect(_settings.redis_url)
+try:
+    _client = connect(_settings.redis_url)
+except BadRedisUrl as e:
+    sys.stderr.write(f"subcycle worker: error: SUBCYCLE_REDIS_URL: {e}\n")
+    raise SystemExit(2) from None
 _core = core(_settings, client=_client, io=Coalescer(_client))
 broker = workers(_core, publisher(_core), codes(_core)).broker
 # Dramatiq's metrics, served on $dramatiq_prom_port (9191) by a forked process;

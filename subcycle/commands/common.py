@@ -10,16 +10,19 @@ from datetime import datetime
 from typing import Any
 
 import redis
+import structlog
 from pydantic import ValidationError
 
 from events import JST
 from events.types import parse_timestamp
-from store.connection import connect, is_embedded
+from store.connection import BadRedisUrl, connect, is_embedded, redact
 from store.roundtrips import RoundTrips
 from subcycle import logs
 from subcycle.bootstrap import Core, core
-from subcycle.preflight import NotReady, require_ready
+from subcycle.preflight import NotReady, check_redis, require_ready
 from subcycle.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 class CommandFailed(Exception):
@@ -66,11 +69,14 @@ def open_core(
     *,
     allow_memory: bool = False,
     guarded: bool = False,
+    checked: bool | None = None,
     io: Callable[[redis.Redis], RoundTrips] | None = None,
 ) -> Core:
     """The settings, a client that answered and the store: what every command
     builds on (subcycle/bootstrap.py). ``io`` makes the store's round trips
-    (a worker process shares a coalescer with its broker)."""
+    (a worker process shares a coalescer with its broker). ``checked``
+    (default: as ``guarded``): this command writes, so in production the
+    Redis server is checked first (``preflight.check_redis``)."""
     settings = load_settings(guarded=guarded)
     url = getattr(args, "redis_url", None) or settings.redis_url
     if is_embedded(url) and not allow_memory:
@@ -80,21 +86,26 @@ def open_core(
         )
     settings = settings.model_copy(update={"redis_url": url})
     logs.configure(settings.log_format, settings.log_level)
-    client = connect(settings.redis_url)
+    try:
+        client = connect(settings.redis_url)
+    except BadRedisUrl as e:
+        raise UsageError(f"SUBCYCLE_REDIS_URL: {e}") from None
     opened = core(settings, client=client, io=io(client) if io is not None else None)
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
-        raise CommandFailed(f"cannot reach Redis at {_safe_url(url)}: {e}") from None
+        raise CommandFailed(f"cannot reach Redis at {redact(url)}: {e}") from None
+    if guarded if checked is None else checked:
+        _check_server(opened)
     return opened
 
 
-def _safe_url(url: str) -> str:
-    """Never print a password from the URL."""
-    if "@" in url:
-        scheme, _, rest = url.partition("://")
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+def _check_server(opened: Core) -> None:
+    found = check_redis(opened.client, opened.settings)
+    for note in found.notes:
+        log.warning("redis_not_checked", detail=note)
+    if found.problems:
+        raise CommandFailed("\n  ".join(found.problems))
 
 
 def timestamp_option(option: str, text: str) -> datetime:

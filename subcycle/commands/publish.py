@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     judged = judge([(n, line) for n, line in enumerate(lines, 1) if line.strip()], _line)
     if judged.problems:
         raise CommandFailed(_refusal(judged.problems))
-    sender = publisher(open_core(args))
+    sender = publisher(open_core(args, checked=True))
     try:
         result = publish_all(sender, judged)
     except Refused as e:

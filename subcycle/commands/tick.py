@@ -56,7 +56,7 @@ def parse_now(text: str | None) -> datetime:
 
 def run_expiry(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
-    app = open_core(args)
+    app = open_core(args, checked=True)
     day = ticker_for(app).expiry(now)
     sys.stdout.write(("enqueued" if day else "already sent") + f" the expiry tick at {now}\n")
     return 0
@@ -64,7 +64,7 @@ def run_expiry(args: argparse.Namespace) -> int:
 
 def run_month_end(args: argparse.Namespace) -> int:
     now = parse_now(args.now)
-    app = open_core(args)
+    app = open_core(args, checked=True)
     periods = ticker_for(app).month_end(now)
     if not periods:
         last = app.store.billing.last_closed_period()

@@ -13,10 +13,10 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from events import JST
-from store.connection import MEMORY_URL, connect
+from store.connection import MEMORY_URL, BadRedisUrl, connect, redact
 from subcycle import logs
 from subcycle.bootstrap import build
-from subcycle.commands.common import CommandFailed
+from subcycle.commands.common import CommandFailed, UsageError
 from subcycle.demo import annual, billing, http, login, spine
 from subcycle.demo.story import Story
 from subcycle.settings import Settings
@@ -68,14 +68,17 @@ def run(args: argparse.Namespace) -> int:
         log_level="WARNING",
     )
     logs.configure("console", "WARNING")
-    client = connect(url)
+    try:
+        client = connect(url)
+    except BadRedisUrl as e:
+        raise UsageError(f"--redis-url: {e}") from None
     if args.redis_url:
         _start_afresh(client, prefix)
     app = build(settings, client=client, clock=demo_clock)
     console = Console(width=110, highlight=False)
     console.print(
         "[bold]subcycle demo[/bold] — the customer story, on "
-        + ("the embedded Redis" if url == MEMORY_URL else url)
+        + ("the embedded Redis" if url == MEMORY_URL else redact(url))
     )
     story = Story(app, console)
     for chapter in CHAPTERS:
