@@ -18,14 +18,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
-from tests.processes import wait_for
+from tests.processes import end, wait_for
 
 SUBNET = "10.231"
 
@@ -190,7 +189,7 @@ class Network:
 
     def close(self) -> None:
         for proc in reversed(self.procs):  # the workers before their Redis
-            _end(proc)
+            end(proc)
         for namespace in reversed(self.made):
             # Anything still inside was started here (by one of ours).
             found = subprocess.run(
@@ -207,18 +206,3 @@ class Network:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _end(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        return

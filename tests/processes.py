@@ -82,6 +82,23 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         kill_group(proc, signal.SIGTERM)
 
 
+def end(proc: subprocess.Popen[bytes], grace_s: float = 10) -> None:
+    """SIGTERM its group, SIGKILL it if it is still there after ``grace_s``:
+    a clean-up that always finishes (``stop`` raises on a slow process)."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    except ProcessLookupError:
+        return
+
+
 def wait_for(check: Callable[[], bool], timeout: float, poll: float = 0.05) -> float:
     """Seconds until ``check()`` held; raises TimeoutError after ``timeout``."""
     started = time.monotonic()

@@ -1,0 +1,72 @@
+"""A Sentinel failover under load (one primary, one replica, three sentinels
+of the test's own): workers, schedulers and a publisher on
+``redis+sentinel://`` carry on by themselves after the primary is
+SIGKILLed, and every event took effect exactly once. CI-sized; the long run
+is ``bench/failover.py``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from store.connection import connect
+from tests.failover import run
+from tests.mixed_run import Mix
+from tests.sentinel_support import Sentinels
+from workers.transport.coalesce import Coalescer
+
+pytestmark = pytest.mark.slow
+
+
+def until_it_answers(do: object, timeout: float = 30) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return do()  # type: ignore[operator]
+        except (redis.ConnectionError, redis.TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_the_coalescers_connection_goes_to_the_primary_the_sentinels_name(
+    tmp_path: Path,
+) -> None:
+    # Given a worker's coalescer on a redis+sentinel:// client
+    with Sentinels(tmp_path).start() as cluster:
+        io = Coalescer(connect(cluster.url))
+        assert cluster.primary is not None
+        assert cluster.replica is not None
+        # When it writes, then again after the primary died and the replica was promoted
+        io.run(lambda pipe: pipe.set("coalesced:before", "1"))
+        cluster.kill_primary()
+        cluster.wait_promoted()
+        until_it_answers(lambda: io.run(lambda pipe: pipe.set("coalesced:after", "1")))
+        # Then both writes are on the primary of their time: never on another
+        # server that happens to answer on localhost:6379
+        now = cluster.replica.client()
+        assert now.get("coalesced:before") == b"1"
+        assert now.get("coalesced:after") == b"1"
+
+
+def test_after_a_failover_under_load_everything_continues_and_nothing_doubles(
+    tmp_path: Path,
+) -> None:
+    # Given two workers, two schedulers and about 2,000 mixed events being published
+    mix = Mix(monthly=860, annual=430, otp=150)
+    # When the primary is SIGKILLed during the purchases (and stays dead)
+    figures = run(mix, tmp_path, restart_old_primary=False)
+    report = "\n".join(figures.lines())
+    # Then the replica took over, publishing resumed, the lease is held on the
+    # new primary, the workers consumed there,
+    assert figures.promoted_s < 15, report
+    assert figures.no_service_s < 20, report
+    assert figures.lease_holders_after == 1, report
+    assert figures.lease_renewed_after, report
+    assert figures.consumed_after > 0, report
+    # and every effect happened exactly once
+    assert figures.events >= 2_000, report
+    assert not figures.failures, report
