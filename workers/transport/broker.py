@@ -38,18 +38,10 @@ from workers.transport.coalesce import Coalescer
 from workers.transport.envelope import Poison, check_envelope
 from workers.transport.keys import QueueKeys
 from workers.transport.poison import PoisonSink
-from workers.transport.recovery import Recovery, RetryThroughOutage
+from workers.transport.recovery import Recovery, RetryThroughOutage, redis_away
 from workers.transport.settle import SettledByCommit, current_settlement
 
 log = structlog.get_logger(__name__)
-
-# Redis away, as Dramatiq's worker must hear it (ConnectionClosed): then it
-# retries an ack until Redis answers and restarts the consumer. A timeout is
-# the same outage seen from a host whose packets vanish (tests/
-# test_vanished_host.py); raised as itself, Dramatiq treats it as a bug in
-# itself: the ack is dropped and the message is stranded in the ack set of a
-# worker that is alive, until that worker restarts.
-_AWAY = (redis.ConnectionError, redis.TimeoutError)
 
 _FETCH = (resources.files("workers.transport") / "scripts" / "fetch.lua").read_text()
 
@@ -142,6 +134,14 @@ class _GuardedConsumer(_RedisConsumer):
 
     broker: SubcycleBroker
 
+    # Redis away, as Dramatiq's worker must hear it (ConnectionClosed): then it
+    # retries an ack until Redis answers and restarts the consumer. A timeout is
+    # the same outage seen from a host whose packets vanish
+    # (tests/test_vanished_host.py), and a primary that refuses writes for now
+    # (NOREPLICAS under min-replicas-to-write, a server still loading) is one
+    # too (recovery.redis_away). Raised as themselves, Dramatiq takes them for a
+    # bug of its own: the ack is dropped and the message stranded in the ack set
+    # of a worker that is alive, until that worker restarts.
     def ack(self, message: MessageProxy) -> None:
         rid = message.options["redis_message_id"]
         try:
@@ -149,7 +149,9 @@ class _GuardedConsumer(_RedisConsumer):
                 return  # its commit took it off the queue (settle.py)
             # The current queue, as in Dramatiq: a delayed message is acked there.
             self.broker.coalesced_ack(self.queue_name, rid)
-        except _AWAY as e:
+        except redis.RedisError as e:
+            if not redis_away(e):
+                raise
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
         finally:
             self.queued_message_ids.discard(message.message_id)
@@ -161,7 +163,9 @@ class _GuardedConsumer(_RedisConsumer):
             return
         try:
             super().nack(message)  # type: ignore[no-untyped-call]
-        except redis.TimeoutError as e:  # Dramatiq's own nack maps ConnectionError only
+        except redis.RedisError as e:  # Dramatiq's own nack maps ConnectionError only
+            if not redis_away(e):
+                raise
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
 
     def __next__(self) -> MessageProxy | None:
@@ -187,7 +191,9 @@ class _GuardedConsumer(_RedisConsumer):
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                     time.sleep(backoff_ms / 1000)
                     return None
-        except _AWAY as e:
+        except redis.RedisError as e:
+            if not redis_away(e):
+                raise
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
 
     def _move_aside(self, rid: str, data: bytes | None, poison: Poison) -> None:
@@ -202,7 +208,9 @@ class _GuardedConsumer(_RedisConsumer):
                     self.queue_name,
                 )
                 return
-            except (redis.ConnectionError, redis.TimeoutError) as e:
+            except redis.RedisError as e:
+                if not redis_away(e):
+                    raise
                 # Raising would restart this consumer and drop the messages it
                 # has fetched but not handed out, stranding them in the ack
                 # set of a live worker: wait for Redis instead.

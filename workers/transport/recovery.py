@@ -125,12 +125,32 @@ def _beat_on(broker: Any, consumed: Sequence[str]) -> None:
         pipe.execute()
 
 
+# Replies of a server that cannot take writes now but will: a primary with
+# too few replicas (min-replicas-to-write), one still loading its data, a
+# replica that lost its primary, a primary being demoted.
+_REFUSED_FOR_NOW = ("NOREPLICAS", "LOADING", "MASTERDOWN", "READONLY")
+
+
+def redis_away(error: BaseException) -> bool:
+    """An outage to wait out, not a fault of the message: the connection
+    lost or timed out, or the server refusing writes for now."""
+    if isinstance(error, redis.ConnectionError | redis.TimeoutError):
+        return True
+    if not isinstance(error, redis.ResponseError):
+        return False
+    said = str(error)
+    # A pipeline's error names the command first: "Command # 1 (…) of pipeline caused error: …"
+    said = said.rsplit("caused error: ", 1)[-1]
+    return said.startswith(_REFUSED_FOR_NOW)
+
+
 class RetryThroughOutage(Middleware):
     """A message whose handler failed because Redis went away runs again.
 
     Dramatiq's Retries middleware re-enqueues a failed message; when Redis is
-    down that enqueue raises, Dramatiq logs it, and then acks the message as
-    soon as Redis is back: the event is lost. Here, when no retry was
+    down (or refuses writes for now: ``redis_away``) that enqueue raises,
+    Dramatiq logs it, and then acks the message as soon as Redis is back:
+    the event is lost. Here, when no retry was
     enqueued for a failed message that was not dead-lettered, the enqueue is
     tried again until Redis answers, before the ack. Redelivery is harmless:
     every actor is idempotent.
@@ -162,7 +182,9 @@ class RetryThroughOutage(Middleware):
         while True:
             try:
                 broker.enqueue(message, delay=self.delay_ms)  # type: ignore[arg-type]  # as Retries does
-            except (redis.ConnectionError, redis.TimeoutError) as e:
+            except redis.RedisError as e:
+                if not redis_away(e):
+                    raise
                 log.warning("retry_waits_for_redis", error=str(e))
                 time.sleep(self.pause_s)
                 continue
