@@ -14,7 +14,7 @@ from store.billing import FEE_SPAN, SHARDS, BillingKeys, shard_of
 from store.calendar import next_period, period_from_index, period_start
 from store.errors import PeriodNotClosed
 from store.keys import Keys
-from store.lua import script
+from store.lua import ReadOnlyScript, script
 from store.text import text
 
 PAGE = 5_000
@@ -33,7 +33,7 @@ class RedisLedger:
         self._r = client
         self._keys = keys
         self._bill = BillingKeys(keys.prefix)
-        self._totals = client.register_script(script("ledger_totals"))
+        self._totals = ReadOnlyScript(client, script("ledger_totals"))
 
     def charges(self, period: str) -> Iterator[Charge]:
         """Every charge of a closed month, shard by shard (never all in memory).
@@ -51,10 +51,8 @@ class RedisLedger:
 
     def totals(self, period: str) -> tuple[int, int]:
         """How many charges a month's ledger holds, and their yen."""
-        with self._r.pipeline(transaction=False) as pipe:
-            for shard in range(SHARDS):
-                self._totals(keys=[self._bill.charges(period, shard)], args=[FEE_SPAN], client=pipe)
-            found = pipe.execute()
+        calls = [([self._bill.charges(period, shard)], [FEE_SPAN]) for shard in range(SHARDS)]
+        found = self._totals.run_many(calls)
         return sum(int(c) for c, _ in found), sum(int(y) for _, y in found)
 
     def count(self, period: str) -> int:

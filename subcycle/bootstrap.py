@@ -29,6 +29,7 @@ from store.otp_rules import ms
 from store.redis import RedisStore
 from store.roundtrips import RoundTrips
 from subcycle.annual_config import build_gateway, reminder_policy
+from subcycle.durability import confirmer
 from subcycle.otp_config import otp_policy, otp_rules
 from subcycle.settings import Settings
 from workers.actors import current_retries, declare_actors
@@ -87,6 +88,7 @@ def publisher(core: Core) -> Publisher:
         core.settings.queue_namespace,
         # A login request's claim lives as long as its attempt (store/otp.py).
         claim_ttl_ms={Queue.OTP.value: ms(lifetime)},
+        confirm=confirmer(core.settings, core.client),
     )
 
 

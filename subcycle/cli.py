@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (redis.ConnectionError, redis.TimeoutError) as e:
         sys.stderr.write(f"subcycle {args.command}: Redis connection failed: {e}\n")
         return 1
+    except redis.exceptions.NoPermissionError as e:  # an ACL user without this role's grants
+        sys.stderr.write(f"subcycle {args.command}: Redis refused this user: {e}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     return code

@@ -19,6 +19,7 @@ import redis
 from pydantic import SecretStr
 
 from store.connection import redact
+from subcycle.durability import fsync_problems
 from subcycle.settings import Settings
 from workers.otp import MIN_SECRET_BYTES
 
@@ -73,9 +74,13 @@ def check_redis(client: redis.Redis, settings: Settings) -> RedisFindings:
     """The server behind ``client`` judged for ``settings``; nothing when
     ``SUBCYCLE_REDIS_CHECKS=skip``."""
     found = RedisFindings()
-    if settings.redis_checks == "skip" or settings.env != "production":
+    if settings.redis_checks == "skip":
         return found
     where = f"Redis at {redact(settings.redis_url)}"
+    if settings.durability == "fsync":  # asked for, so checked in development too
+        found.problems += fsync_problems(client, where)
+    if settings.env != "production":
+        return found
     cluster = _info(client, "cluster")
     if cluster is None:
         found.notes.append(f"{where}: INFO is refused, so Redis Cluster was not ruled out" + _SKIP)

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     # no Cluster, maxmemory-policy noeviction, what SUBCYCLE_DURABILITY needs);
     # "skip" where you have checked it yourself.
     redis_checks: Literal["on", "skip"] = "on"
+    # What an acknowledged publish (CLI exit 0, HTTP 202) promises: memory,
+    # fsync (the primary's AOF on disk) or replica (WAIT 1), and how long a
+    # publish waits for it (subcycle/durability.py).
+    durability: Literal["memory", "fsync", "replica"] = "memory"
+    durability_timeout_ms: int = Field(default=1_000, ge=1, le=60_000)
     key_prefix: str = "subcycle:"
     queue_namespace: str = "subcycle"
     log_format: Literal["auto", "json", "console"] = "auto"

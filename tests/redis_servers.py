@@ -14,6 +14,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,11 +41,14 @@ def _reached() -> None:
 class Server:
     """One redis-server (or sentinel) process with its own port and directory."""
 
-    def __init__(self, directory: Path, *args: str, sentinel: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *args: str, sentinel: bool = False, tls: Tls | None = None
+    ) -> None:
         self.directory = directory
         self.port = free_port()
         self.args = list(args)
         self.sentinel = sentinel
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
 
@@ -59,6 +63,9 @@ class Server:
             if not conf.exists():
                 conf.write_text("\n".join(self.args) + "\n")
             argv = [binary, str(conf), "--sentinel", "--port", str(self.port)]
+        elif self.tls is not None:  # TLS only: the plain port is closed
+            argv = [binary, "--port", "0", "--tls-port", str(self.port), *self.tls.server_args()]
+            argv += self.args
         else:
             argv = [binary, "--port", str(self.port), *self.args]
         argv += ["--bind", "127.0.0.1", "--dir", str(self.directory)]
@@ -88,6 +95,53 @@ class Server:
 
     def client(self, **options: object) -> redis.Redis:
         return redis.Redis(port=self.port, **options)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Tls:
+    """A CA and a server certificate for 127.0.0.1, made with openssl for one test."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def server_args(self) -> list[str]:
+        return [
+            "--tls-cert-file",
+            str(self.cert),
+            "--tls-key-file",
+            str(self.key),
+            "--tls-ca-cert-file",
+            str(self.ca),
+            "--tls-auth-clients",
+            "no",
+        ]
+
+
+def make_tls(directory: Path) -> Tls:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        if REQUIRE_REDIS:
+            pytest.fail("openssl required (SUBCYCLE_REQUIRE_REDIS=1) but not installed")
+        pytest.skip("openssl is not installed")
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.crt", directory / "ca.key"
+    cert, key, csr = directory / "server.crt", directory / "server.key", directory / "server.csr"
+    san = directory / "san.cnf"
+    san.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    ca_subject, server_subject = "/CN=subcycle-test-ca", "/CN=127.0.0.1"
+    for argv in (
+        [
+            *f"req -x509 -newkey rsa:2048 -nodes -keyout {ca_key} -out {ca} -days 2".split(),
+            "-subj",
+            ca_subject,
+        ],
+        [*f"req -newkey rsa:2048 -nodes -keyout {key} -out {csr}".split(), "-subj", server_subject],
+        f"x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -CAcreateserial -days 2".split()
+        + f"-out {cert} -extfile {san}".split(),
+    ):
+        subprocess.run([openssl, *map(str, argv)], check=True, capture_output=True)
+    return Tls(ca, cert, key)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ makes itself.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,7 +21,9 @@ from events.base import fingerprint_of
 from store.events import CLAIM_FIELD, RedisEventLog
 from store.keys import Keys
 from workers.transport import encoding
-from workers.transport.enqueue import Enqueued, Enqueuer, Outgoing, Prepared
+from workers.transport.enqueue import Confirm, Enqueued, Enqueuer, NotDurable, Outgoing, Prepared
+
+__all__ = ["BATCH", "NotDurable", "PublishResult", "Publisher"]
 
 BATCH = 1000
 
@@ -50,8 +52,12 @@ class Publisher:
         claim_ttl_ms: Mapping[str, int] | None = None,
         *,
         encode: encoding.Encoder = encoding.encode,
+        confirm: Callable[[], Confirm | None] | None = None,
     ) -> None:
         self._keys = keys
+        # What an upstream's publish waits for before it is acknowledged
+        # (SUBCYCLE_DURABILITY, subcycle/durability.py); asked on first use.
+        self._confirm = confirm
         self._events = RedisEventLog(client, keys)
         self._enqueuer = Enqueuer(client, namespace, CLAIM_FIELD, encode=encode)
         # Per queue, how long an event's claim lives (none: as long as its record).
@@ -62,10 +68,15 @@ class Publisher:
         subcycle derives (``InvalidEvent``, ``reserved_event_id``)."""
         chosen = list(events)
         refuse_reserved(chosen)
-        return self.publish_derived(chosen)
+        confirm = self._confirm() if self._confirm is not None else None
+        return self.publish_derived(chosen, confirm=confirm)
 
     def publish_derived(
-        self, events: Iterable[Event], *, delay_ms: int | None = None
+        self,
+        events: Iterable[Event],
+        *,
+        delay_ms: int | None = None,
+        confirm: Confirm | None = None,
     ) -> PublishResult:
         """Enqueue events subcycle made itself (ticks, their fan-out, an
         operator's retry of a refused event), whose ids may be derived ones.
@@ -76,7 +87,7 @@ class Publisher:
         sum. A publish of one batch needs no second thread.
         """
         result = PublishResult()
-        batches = ((b, self._prepare(b, delay_ms)) for b in _batched(events))
+        batches = ((b, self._prepare(b, delay_ms), confirm) for b in _batched(events))
         first = next(batches, None)
         if first is None:
             return result
@@ -85,9 +96,9 @@ class Publisher:
             return self._send(*first)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish") as lane:
             in_flight = lane.submit(self._send, *first)
-            for batch, prepared in itertools.chain([second], batches):
+            for batch, prepared, _ in itertools.chain([second], batches):
                 result.merge(in_flight.result())
-                in_flight = lane.submit(self._send, batch, prepared)
+                in_flight = lane.submit(self._send, batch, prepared, confirm)
             result.merge(in_flight.result())
         return result
 
@@ -121,9 +132,11 @@ class Publisher:
             )
         return self._enqueuer.prepare(outgoing, delay_ms)
 
-    def _send(self, batch: list[Event], prepared: Prepared) -> PublishResult:
+    def _send(
+        self, batch: list[Event], prepared: Prepared, confirm: Confirm | None = None
+    ) -> PublishResult:
         result = PublishResult()
-        for event, answer in zip(batch, self._enqueuer.send(prepared), strict=True):
+        for event, answer in zip(batch, self._enqueuer.send(prepared, confirm), strict=True):
             result.fresh.append(answer is Enqueued.ENQUEUED)
             if answer is Enqueued.ENQUEUED:
                 result.enqueued += 1

@@ -20,7 +20,7 @@ from events import InvalidEvent, Problem, read_json
 from events.reasons import Reason
 from store.apikeys import ApiKey
 from workers.ingest import ItemProblem, Judged, Refused, judge, publish_all
-from workers.publisher import Publisher, PublishResult
+from workers.publisher import NotDurable, Publisher, PublishResult
 
 router = APIRouter(tags=["events"])
 MAX_BATCH = 1_000
@@ -117,6 +117,14 @@ def _publish(sender: Publisher, judged: Judged, key: ApiKey, single: bool) -> Pu
         result = publish_all(sender, judged)
     except Refused as e:
         raise _refused(e.problems, single) from None
+    except NotDurable as e:
+        raise ApiProblem(
+            503,
+            "not_durable",
+            f"not acknowledged: {e}; the events may or may not be stored and are safe to "
+            "publish again (their event ids make a republish skip what is there)",
+            headers={"Retry-After": "1"},
+        ) from None
     if result.reused:
         # Only when another publisher claimed an id between the check and the
         # enqueue: the others went through.

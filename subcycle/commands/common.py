@@ -93,6 +93,11 @@ def open_core(
     opened = core(settings, client=client, io=io(client) if io is not None else None)
     try:
         client.ping()
+    except (redis.AuthenticationError, redis.exceptions.AuthorizationError) as e:
+        raise CommandFailed(
+            f"Redis at {redact(url)} refused the user and password of the URL "
+            f"(user:password@ in SUBCYCLE_REDIS_URL): {e}"
+        ) from None
     except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
         raise CommandFailed(f"cannot reach Redis at {redact(url)}: {e}") from None
     if guarded if checked is None else checked:

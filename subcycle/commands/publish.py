@@ -13,6 +13,7 @@ from typing import Any
 from subcycle.bootstrap import publisher
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
 from workers.ingest import ItemProblem, Refused, judge, publish_all
+from workers.publisher import NotDurable
 
 
 def register(sub: Any) -> None:
@@ -39,11 +40,18 @@ def run(args: argparse.Namespace) -> int:
     judged = judge([(n, line) for n, line in enumerate(lines, 1) if line.strip()], _line)
     if judged.problems:
         raise CommandFailed(_refusal(judged.problems))
-    sender = publisher(open_core(args, checked=True))
+    opened = open_core(args, checked=True)
+    sender = publisher(opened)
     try:
         result = publish_all(sender, judged)
     except Refused as e:
         raise CommandFailed(_refusal(e.problems)) from None
+    except NotDurable as e:
+        raise CommandFailed(
+            f"not acknowledged: {e} (SUBCYCLE_DURABILITY={opened.settings.durability}); the events "
+            "may or may not be stored and are safe to publish again (their event ids make a "
+            "republish skip what is there)"
+        ) from None
     if result.reused:
         # Only when another publisher claimed an id between the check and the
         # enqueue: the rest of the file went through, these did not.

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from importlib import resources
+from typing import Any
 
 import redis
 
@@ -40,6 +41,27 @@ class Outgoing:
     claim_ttl_ms: int = 0  # 0: the claim lives as long as its record
 
 
+class NotDurable(Exception):
+    """The server did not confirm the durability asked for in time: the batch
+    may or may not be stored, and is safe to publish again (claims make a
+    republish skip what is there)."""
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """What an acknowledged batch waits for after its script, on the same
+    connection (WAIT and WAITAOF count that connection's writes):
+    ``WAIT replicas timeout`` or ``WAITAOF local replicas timeout``."""
+
+    command: tuple[str | int, ...]
+    what: str  # said when it fails: "a replica's copy", "the primary's fsync"
+
+    def confirmed(self, reply: Any) -> bool:
+        wanted = [int(n) for n in self.command[1:-1]]
+        got = [int(n) for n in (reply if isinstance(reply, list) else [reply])]
+        return len(got) == len(wanted) and all(g >= w for g, w in zip(got, wanted, strict=True))
+
+
 class Enqueuer:
     def __init__(
         self,
@@ -50,6 +72,7 @@ class Enqueuer:
         encode: encoding.Encoder = encoding.encode,
         message_ids: Callable[[int], list[str]] = encoding.message_ids,
     ) -> None:
+        self._client = client
         self._keys = QueueKeys(namespace)
         self._claim_field = claim_field
         self._encode = encode
@@ -72,8 +95,19 @@ class Enqueuer:
         keys = [k for q in queues for k in (self._keys.ready(q), self._keys.messages(q))]
         return Prepared(keys + claims, [str(len(queues)), self._claim_field, *args])
 
-    def send(self, prepared: Prepared) -> list[Enqueued]:
-        answers = self._script(keys=prepared.keys, args=prepared.args)
+    def send(self, prepared: Prepared, confirm: Confirm | None = None) -> list[Enqueued]:
+        """Run the batch; with ``confirm``, its WAIT/WAITAOF goes in the same
+        pipeline, so on the same connection (retried together after a lost
+        connection), and ``NotDurable`` when it was not confirmed."""
+        if confirm is None:
+            answers = self._script(keys=prepared.keys, args=prepared.args)
+            return [Enqueued(int(a)) for a in answers]
+        with self._client.pipeline(transaction=False) as pipe:
+            self._script(keys=prepared.keys, args=prepared.args, client=pipe)
+            pipe.execute_command(*confirm.command)  # type: ignore[no-untyped-call]
+            answers, reply = pipe.execute()
+        if not confirm.confirmed(reply):
+            raise NotDurable(f"{confirm.what} not confirmed within {confirm.command[-1]} ms")
         return [Enqueued(int(a)) for a in answers]
 
 
