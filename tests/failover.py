@@ -69,7 +69,11 @@ class Figures:
             f"{self.no_service_s:.2f}s; {failing} after the kill; "
             f"{self.failed_publishes} failed publish attempts (of {self.batches} batches), "
             "each batch republished until acknowledged",
-            f"old primary back as a replica {self.old_primary_back_s:.1f}s after the kill",
+            (
+                f"old primary back as a replica {self.old_primary_back_s:.1f}s after the kill"
+                if self.old_primary_back_s
+                else "old primary left dead"
+            ),
             f"scheduler lease after the failover: {self.lease_holders_after} holder, "
             f"renewed on the new primary: {self.lease_renewed_after}",
             f"messages done after the promotion: {self.consumed_after}",
@@ -104,16 +108,13 @@ def run(
         }
         if durability is not None:
             env["SUBCYCLE_DURABILITY"] = durability
-            os.environ["SUBCYCLE_DURABILITY"] = durability  # this process publishes too
-        settings = Settings()  # the environment, as every process of the run reads it
-        settings = settings.model_copy(
-            update={
-                "env": "development",
-                "redis_url": cluster.url,
-                "key_prefix": env["SUBCYCLE_KEY_PREFIX"],
-                "queue_namespace": env["SUBCYCLE_QUEUE_NAMESPACE"],
-            }
-        )
+        # This process publishes too: its settings from the run's environment.
+        ours = {
+            k.removeprefix("SUBCYCLE_").lower(): v
+            for k, v in env.items()
+            if k.startswith("SUBCYCLE_")
+        }
+        settings = Settings.model_validate(ours)
         app = build(settings, client=connect(cluster.url))
         procs: list[subprocess.Popen[bytes]] = []
         ports = [free_port(), free_port()]
@@ -134,7 +135,6 @@ def run(
         finally:
             for proc in procs:
                 end(proc)
-            os.environ.pop("SUBCYCLE_DURABILITY", None)
     return figures
 
 

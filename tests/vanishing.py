@@ -135,18 +135,24 @@ def run(
         figures.events = len(one) + len(two) + len(three)
         app.publisher.publish(one)
         holds = keys.acks(victim, "lifecycle")
-        wait_for(
-            lambda: (
-                app.client.scard(holds) > 0
-                and app.client.llen(keys.ready("lifecycle")) < len(one) * 0.7
-            ),
-            300,
-            poll=0.005,
-        )
-        victim_host.cut(cut)
-        cut_at = time.monotonic()
+        for _ in range(50):
+            wait_for(
+                lambda: (
+                    app.client.scard(holds) > 0
+                    and app.client.llen(keys.ready("lifecycle")) < len(one) * 0.7
+                ),
+                300,
+                poll=0.005,
+            )
+            victim_host.cut(cut)
+            cut_at = time.monotonic()
+            held = _held(app, keys, victim)
+            if held:
+                break
+            # It acked what it had between the look and the cut: not yet.
+            victim_host.restore()
+            time.sleep(0.05)
         figures.cut_at_s = cut_at - started
-        held = _held(app, keys, victim)
         figures.held = len(held)
         if not held:
             figures.failures.append("host 1 held no message when cut: nothing was proven")
