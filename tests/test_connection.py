@@ -17,6 +17,7 @@ from store.connection import (
     redact,
     retry_policy,
 )
+from tests.processes import wait_for
 from tests.redis_servers import Server, servers, start  # noqa: F401 (fixture)
 
 
@@ -177,3 +178,35 @@ def test_a_client_through_sentinel_reads_and_writes_the_primary(
     assert on_primary.get("through-sentinel") == b"yes"
     assert client.get("through-sentinel") == b"yes"
     assert client.connection_pool.get_master_address() == ("127.0.0.1", primary.port)
+
+
+def test_a_client_through_sentinel_follows_a_failover_by_itself(
+    servers: list[Server],  # noqa: F811 (fixture)
+    tmp_path: Path,
+) -> None:
+    # Given a primary, its replica, and a sentinel quick to promote
+    primary = start(servers, tmp_path / "primary")
+    replica = start(servers, tmp_path / "replica", "--replicaof", "127.0.0.1", str(primary.port))
+    wait_for(lambda: replica.client().info("replication")["master_link_status"] == "up", 20)
+    sentinel = start(
+        servers,
+        tmp_path / "sentinel",
+        f"sentinel monitor svc 127.0.0.1 {primary.port} 1",
+        "sentinel down-after-milliseconds svc 300",
+        "sentinel failover-timeout svc 2000",
+        sentinel=True,
+    )
+    wait_for(lambda: bool(sentinel.client().sentinel_slaves("svc")), 20)
+    client = connect(f"redis+sentinel://127.0.0.1:{sentinel.port}/svc/0")
+    client.set("before", "1")
+    wait_for(lambda: replica.client().get("before") == b"1", 10)
+    # When the primary is killed
+    primary.kill()
+    started = time.monotonic()
+    # Then the same client writes again once the replica is promoted, by itself
+    wait_for(lambda: bool(client.set("after", "2")), 30, poll=0.1)
+    elapsed = time.monotonic() - started
+    assert client.connection_pool.get_master_address() == ("127.0.0.1", replica.port)
+    assert replica.client().get("after") == b"2"
+    assert replica.client().get("before") == b"1"
+    assert elapsed < 30
