@@ -210,3 +210,20 @@ def test_a_client_through_sentinel_follows_a_failover_by_itself(
     assert replica.client().get("after") == b"2"
     assert replica.client().get("before") == b"1"
     assert elapsed < 30
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://u:topsecret@127.0.0.1:1/0",
+        "rediss://u:topsecret@127.0.0.1:1/0?ssl_ca_certs=/ca.pem",
+        "redis+sentinel://u:topsecret@127.0.0.1:1/svc?sentinel_password=topsecret",
+    ],
+)
+def test_no_client_shows_its_password_in_a_repr_or_a_connection_error(url: str) -> None:
+    client = connect(url)
+    for shown in (repr(client), repr(client.connection_pool), repr(client.pipeline())):
+        assert "topsecret" not in shown
+    with pytest.raises(redis.ConnectionError) as failed:
+        client.ping()
+    assert "topsecret" not in str(failed.value)
