@@ -17,6 +17,7 @@ from redis.exceptions import NoPermissionError
 
 from api.app import create_app
 from api.services import Services
+from scheduler.lease import Lease
 from store.connection import connect
 from store.keys import Keys
 from store.ledger import RedisLedger
@@ -83,6 +84,16 @@ def test_the_worker_user_alone_runs_the_whole_story(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], as_role: Callable[[str], None]
 ) -> None:
     run_story(tmp_path, capsys, lambda _: as_role("worker"), verifier="worker")
+
+
+def test_the_worker_user_holds_the_scheduler_lease(acl_server: tuple[Server, Rendered]) -> None:
+    key = Keys().scheduler_lease
+    lease = Lease(role_client(acl_server, "worker"), key, "scheduler-a", 5_000)
+    assert lease.hold()
+    assert lease.holder_now() == "scheduler-a"
+    lease.release()
+    with pytest.raises(NoPermissionError):
+        Lease(role_client(acl_server, "api"), key, "scheduler-b", 5_000).hold()
 
 
 def test_the_operator_view_reads_queues_and_dead_letters_but_cannot_write(
