@@ -19,6 +19,7 @@ from store.connection import (
 )
 from tests.processes import wait_for
 from tests.redis_servers import Server, servers, start  # noqa: F401 (fixture)
+from workers.transport.coalesce import Coalescer
 
 
 def test_a_sentinel_url_names_its_sentinels_service_and_database() -> None:
@@ -178,6 +179,9 @@ def test_a_client_through_sentinel_reads_and_writes_the_primary(
     assert on_primary.get("through-sentinel") == b"yes"
     assert client.get("through-sentinel") == b"yes"
     assert client.connection_pool.get_master_address() == ("127.0.0.1", primary.port)
+    # and so do the coalesced round trips, on their own connection
+    Coalescer(client).run(lambda pipe: pipe.set("coalesced", "yes"))
+    assert on_primary.get("coalesced") == b"yes"
 
 
 def test_a_client_through_sentinel_follows_a_failover_by_itself(
@@ -199,6 +203,8 @@ def test_a_client_through_sentinel_follows_a_failover_by_itself(
     wait_for(lambda: bool(sentinel.client().sentinel_slaves("svc")), 20)
     client = connect(f"redis+sentinel://127.0.0.1:{sentinel.port}/svc/0")
     client.set("before", "1")
+    coalesced = Coalescer(client)
+    coalesced.run(lambda pipe: pipe.set("coalesced", "1"))
     wait_for(lambda: replica.client().get("before") == b"1", 10)
     # When the primary is killed
     primary.kill()
@@ -209,6 +215,8 @@ def test_a_client_through_sentinel_follows_a_failover_by_itself(
     assert client.connection_pool.get_master_address() == ("127.0.0.1", replica.port)
     assert replica.client().get("after") == b"2"
     assert replica.client().get("before") == b"1"
+    wait_for(lambda: bool(coalesced.run(lambda pipe: pipe.set("coalesced", "2"))), 30, poll=0.1)
+    assert replica.client().get("coalesced") == b"2"
     assert elapsed < 30
 
 

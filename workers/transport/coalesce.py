@@ -166,6 +166,10 @@ class Coalescer:
         callbacks: Any = self._client.response_callbacks  # untyped in redis-py
 
         def exchange() -> list[Any]:
+            # connect() first, not the lazy connect inside send_packed_command:
+            # a Sentinel-managed connection asks the sentinels for the primary
+            # only in connect(); lazily it would dial its default host.
+            conn.connect()
             conn.send_packed_command([b"".join([_pack(args) for args, _ in commands])])
             replies: list[Any] = []
             for args, options in commands:
