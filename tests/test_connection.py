@@ -17,7 +17,8 @@ from store.connection import (
     redact,
     retry_policy,
 )
-from tests.processes import wait_for
+from subcycle.cli import main
+from tests.processes import env_for, start_worker, stop, wait_for
 from tests.redis_servers import Server, servers, start  # noqa: F401 (fixture)
 from workers.transport.coalesce import Coalescer
 
@@ -235,3 +236,36 @@ def test_no_client_shows_its_password_in_a_repr_or_a_connection_error(url: str) 
     with pytest.raises(redis.ConnectionError) as failed:
         client.ping()
     assert "topsecret" not in str(failed.value)
+
+
+def test_a_worker_process_on_a_sentinel_url_handles_what_is_published(
+    servers: list[Server],  # noqa: F811 (fixture)
+    tmp_path: Path,
+    unique: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    primary = start(servers, tmp_path / "primary")
+    sentinel = start(
+        servers,
+        tmp_path / "sentinel",
+        f"sentinel monitor svc 127.0.0.1 {primary.port} 1",
+        sentinel=True,
+    )
+    url = f"redis+sentinel://127.0.0.1:{sentinel.port}/svc/0"
+    env = env_for(unique, url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        '{"type":"SubscriptionPurchased","event_id":"pos-1","occurred_at":"2026-04-01T10:00:00+09:00",'
+        '"subscription_id":"SUB-1","phone":"090-1234-5678","product":"Mobile Security",'
+        '"plan":"monthly","starts_on":"2026-04-01","monthly_fee_jpy":550}\n'
+    )
+    assert main(["publish", str(events)]) == 0
+    worker = start_worker(env | {"SUBCYCLE_OTP_SECRET_FILE": ""}, log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: main(["license", "SUB-1"]) == 0, 30, poll=0.2)
+    finally:
+        stop(worker)
+    assert "Monthly" in capsys.readouterr().out
