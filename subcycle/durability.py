@@ -59,8 +59,14 @@ def has_waitaof(client: redis.Redis) -> bool:
 
 def fsync_problems(client: redis.Redis, where: str) -> list[str]:
     """Why this server cannot keep ``SUBCYCLE_DURABILITY=fsync`` (none if it can)."""
-    if has_waitaof(client):
-        return []
+    if has_waitaof(client):  # WAITAOF confirms each batch, but only with an AOF
+        persistence = client.info("persistence")
+        if str(persistence.get("aof_enabled", "0")) == "1":
+            return []
+        return [
+            f"SUBCYCLE_DURABILITY=fsync: {where} has appendonly no; set appendonly yes "
+            "(WAITAOF waits for the AOF), or choose SUBCYCLE_DURABILITY=memory or replica"
+        ]
     try:
         found = client.config_get("append*")
     except redis.ResponseError:

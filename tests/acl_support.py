@@ -143,6 +143,8 @@ def run_story(
     assert "550" in out
     out, _ = run(["license", "SUB-1", "--json"], capsys)
     assert json.loads(out)["license_type"] == "Cancelled"
+    out, _ = run(["metrics", "--once"], capsys)
+    assert "subcycle_queue" in out
     out, _ = run(["outbox", "--json"], capsys)
     kinds = sorted(m["kind"] for m in json.loads(out))
     assert kinds == ["renewal_reminder", "verification_code"]

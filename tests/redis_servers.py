@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -153,9 +154,29 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
         server.kill()
 
 
+def cluster_port() -> int:
+    """A free port a cluster node can use: its bus listens 10,000 above it."""
+    while True:
+        port = free_port()
+        if port <= 55_535:
+            with socket.socket() as bus:
+                try:
+                    bus.bind(("127.0.0.1", port + 10_000))
+                except OSError:
+                    continue
+            return port
+
+
 def start(
-    servers: list[Server], directory: Path, *args: str, sentinel: bool = False, **kw: object
+    servers: list[Server],
+    directory: Path,
+    *args: str,
+    sentinel: bool = False,
+    port: int | None = None,
+    **kw: object,
 ) -> Server:
     server = Server(directory, *args, sentinel=sentinel)
+    if port is not None:
+        server.port = port
     servers.append(server)
     return server.start(**kw)  # type: ignore[arg-type]

@@ -11,14 +11,20 @@ from pathlib import Path
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from redis.exceptions import NoPermissionError
 
+from api.app import create_app
+from api.services import Services
+from scheduler.lease import Lease
 from store.connection import connect
 from store.keys import Keys
 from store.ledger import RedisLedger
-from subcycle.bootstrap import build
+from subcycle.bootstrap import build, core
 from subcycle.settings import Settings
 from tests.acl_support import USERS, Rendered, render_acl, run, run_story
+from tests.api_support import bearer, key_for
 from tests.redis_servers import Server, servers, start  # noqa: F401 (fixture)
 
 
@@ -78,6 +84,16 @@ def test_the_worker_user_alone_runs_the_whole_story(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], as_role: Callable[[str], None]
 ) -> None:
     run_story(tmp_path, capsys, lambda _: as_role("worker"), verifier="worker")
+
+
+def test_the_worker_user_holds_the_scheduler_lease(acl_server: tuple[Server, Rendered]) -> None:
+    key = Keys().scheduler_lease
+    lease = Lease(role_client(acl_server, "worker"), key, "scheduler-a", 5_000)
+    assert lease.hold()
+    assert lease.holder_now() == "scheduler-a"
+    lease.release()
+    with pytest.raises(NoPermissionError):
+        Lease(role_client(acl_server, "api"), key, "scheduler-b", 5_000).hold()
 
 
 def test_the_operator_view_reads_queues_and_dead_letters_but_cannot_write(
@@ -146,3 +162,33 @@ def test_the_users_file_holds_no_password_and_names_every_role() -> None:
     rules = [line for line in text.splitlines() if line.startswith("user ")]
     assert len(rules) == len(USERS) + 1  # and the default user, off
     assert not any(">" in rule or "nopass" in rule for rule in rules)
+
+
+def test_the_http_api_serves_with_only_the_api_user(
+    acl_server: tuple[Server, Rendered], settings: Settings
+) -> None:
+    default = settings.model_copy(
+        update={
+            "key_prefix": "subcycle:",
+            "queue_namespace": "subcycle",
+            "otp_secret": SecretStr("s" * 32),
+        }
+    )
+    # Keys are made by an administrator (api-keys create), used by the API
+    admin = build(default, client=role_client(acl_server, "admin"))
+    key = key_for(admin, "pos", "events:*", "otp", "operator")
+    served = core(default, client=role_client(acl_server, "api"))
+    with TestClient(create_app(Services.of(served)), raise_server_exceptions=False) as http:
+        headers = {"content-type": "application/json"} | bearer(key)
+        consent = (
+            '{"type":"RenewalConsentGiven","event_id":"csp-1",'
+            '"occurred_at":"2026-07-02T09:15:00+09:00","subscription_id":"SUB-9"}'
+        )
+        assert http.post("/v1/events", content=consent, headers=headers).status_code == 202
+        status = http.post("/v1/otp/status", content='{"phone":"090-1234-5678"}', headers=headers)
+        assert (status.status_code, status.json()) == (200, {"status": "none"})
+        verify = http.post(
+            "/v1/otp/verify", content='{"phone":"090-1234-5678","code":"123456"}', headers=headers
+        )
+        assert (verify.status_code, verify.json()) == (200, {"outcome": "no_active_code"})
+    assert role_client(acl_server, "admin").llen("subcycle:lifecycle") == 1

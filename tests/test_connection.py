@@ -17,7 +17,10 @@ from store.connection import (
     redact,
     retry_policy,
 )
+from subcycle.cli import main
+from tests.processes import env_for, start_worker, stop, wait_for
 from tests.redis_servers import Server, servers, start  # noqa: F401 (fixture)
+from workers.transport.coalesce import Coalescer
 
 
 def test_a_sentinel_url_names_its_sentinels_service_and_database() -> None:
@@ -177,3 +180,92 @@ def test_a_client_through_sentinel_reads_and_writes_the_primary(
     assert on_primary.get("through-sentinel") == b"yes"
     assert client.get("through-sentinel") == b"yes"
     assert client.connection_pool.get_master_address() == ("127.0.0.1", primary.port)
+    # and so do the coalesced round trips, on their own connection
+    Coalescer(client).run(lambda pipe: pipe.set("coalesced", "yes"))
+    assert on_primary.get("coalesced") == b"yes"
+
+
+def test_a_client_through_sentinel_follows_a_failover_by_itself(
+    servers: list[Server],  # noqa: F811 (fixture)
+    tmp_path: Path,
+) -> None:
+    # Given a primary, its replica, and a sentinel quick to promote
+    primary = start(servers, tmp_path / "primary")
+    replica = start(servers, tmp_path / "replica", "--replicaof", "127.0.0.1", str(primary.port))
+    wait_for(lambda: replica.client().info("replication")["master_link_status"] == "up", 20)
+    sentinel = start(
+        servers,
+        tmp_path / "sentinel",
+        f"sentinel monitor svc 127.0.0.1 {primary.port} 1",
+        "sentinel down-after-milliseconds svc 300",
+        "sentinel failover-timeout svc 2000",
+        sentinel=True,
+    )
+    wait_for(lambda: bool(sentinel.client().sentinel_slaves("svc")), 20)
+    client = connect(f"redis+sentinel://127.0.0.1:{sentinel.port}/svc/0")
+    client.set("before", "1")
+    coalesced = Coalescer(client)
+    coalesced.run(lambda pipe: pipe.set("coalesced", "1"))
+    wait_for(lambda: replica.client().get("before") == b"1", 10)
+    # When the primary is killed
+    primary.kill()
+    started = time.monotonic()
+    # Then the same client writes again once the replica is promoted, by itself
+    wait_for(lambda: bool(client.set("after", "2")), 30, poll=0.1)
+    elapsed = time.monotonic() - started
+    assert client.connection_pool.get_master_address() == ("127.0.0.1", replica.port)
+    assert replica.client().get("after") == b"2"
+    assert replica.client().get("before") == b"1"
+    wait_for(lambda: bool(coalesced.run(lambda pipe: pipe.set("coalesced", "2"))), 30, poll=0.1)
+    assert replica.client().get("coalesced") == b"2"
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://u:topsecret@127.0.0.1:1/0",
+        "rediss://u:topsecret@127.0.0.1:1/0?ssl_ca_certs=/ca.pem",
+        "redis+sentinel://u:topsecret@127.0.0.1:1/svc?sentinel_password=topsecret",
+    ],
+)
+def test_no_client_shows_its_password_in_a_repr_or_a_connection_error(url: str) -> None:
+    client = connect(url)
+    for shown in (repr(client), repr(client.connection_pool), repr(client.pipeline())):
+        assert "topsecret" not in shown
+    with pytest.raises(redis.ConnectionError) as failed:
+        client.ping()
+    assert "topsecret" not in str(failed.value)
+
+
+def test_a_worker_process_on_a_sentinel_url_handles_what_is_published(
+    servers: list[Server],  # noqa: F811 (fixture)
+    tmp_path: Path,
+    unique: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    primary = start(servers, tmp_path / "primary")
+    sentinel = start(
+        servers,
+        tmp_path / "sentinel",
+        f"sentinel monitor svc 127.0.0.1 {primary.port} 1",
+        sentinel=True,
+    )
+    url = f"redis+sentinel://127.0.0.1:{sentinel.port}/svc/0"
+    env = env_for(unique, url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        '{"type":"SubscriptionPurchased","event_id":"pos-1","occurred_at":"2026-04-01T10:00:00+09:00",'
+        '"subscription_id":"SUB-1","phone":"090-1234-5678","product":"Mobile Security",'
+        '"plan":"monthly","starts_on":"2026-04-01","monthly_fee_jpy":550}\n'
+    )
+    assert main(["publish", str(events)]) == 0
+    worker = start_worker(env | {"SUBCYCLE_OTP_SECRET_FILE": ""}, log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: main(["license", "SUB-1"]) == 0, 30, poll=0.2)
+    finally:
+        stop(worker)
+    assert "Monthly" in capsys.readouterr().out

@@ -7,6 +7,7 @@ import json
 import signal
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 import pytest
@@ -207,3 +208,28 @@ def test_a_failed_confirmation_is_not_durable_error_from_the_publisher(
     # Not confirmed is not undone: it may be stored; a republish skips it
     assert app.publisher.publish([parse_upstream(consent(7))]).duplicates == 1
     assert isinstance(primary.client(), redis.Redis)
+
+
+class _Server72:
+    """A stand-in for a Redis 7.2 server, which has WAITAOF."""
+
+    def __init__(self, aof: bool) -> None:
+        self.aof = aof
+
+    def info(self, section: str) -> dict[str, object]:
+        return {
+            "server": {"redis_version": "7.2.4"},
+            "persistence": {"aof_enabled": int(self.aof)},
+        }[section]
+
+
+def test_where_the_server_has_waitaof_fsync_waits_for_it_and_needs_an_aof() -> None:
+    from subcycle.durability import fsync_problems
+
+    with_aof: Any = _Server72(aof=True)
+    fsync = confirmer(Settings(durability="fsync", durability_timeout_ms=500), with_aof)
+    assert fsync is not None
+    assert fsync() == Confirm(("WAITAOF", 1, 0, 500), "the primary's fsync")
+    assert fsync_problems(with_aof, "Redis at x") == []
+    [problem] = fsync_problems(_Server72(aof=False), "Redis at x")  # type: ignore[arg-type]
+    assert "appendonly no" in problem

@@ -13,7 +13,7 @@ import pytest
 from subcycle.cli import main
 from subcycle.preflight import check_redis
 from subcycle.settings import Settings
-from tests.redis_servers import Server, servers, start  # noqa: F401 (fixture)
+from tests.redis_servers import Server, cluster_port, servers, start  # noqa: F401 (fixture)
 
 EVENT = (
     '{"type":"RenewalConsentGiven","event_id":"csp-1",'
@@ -81,7 +81,7 @@ def test_an_acl_user_without_config_reads_the_policy_from_info(
 
 
 def test_a_cluster_node_is_refused(servers: list[Server], tmp_path: Path) -> None:  # noqa: F811
-    server = start(servers, tmp_path / "cluster", "--cluster-enabled", "yes")
+    server = start(servers, tmp_path / "cluster", "--cluster-enabled", "yes", port=cluster_port())
     [problem] = check_redis(server.client(), production()).problems
     assert "Redis Cluster" in problem
     assert "standalone primary" in problem

@@ -166,15 +166,10 @@ class Coalescer:
         callbacks: Any = self._client.response_callbacks  # untyped in redis-py
 
         def exchange() -> list[Any]:
-            if getattr(conn, "_sock", None) is None:
-                # Connect as the pool's own checkout does. send_packed_command
-                # would connect by itself, but past a Sentinel-managed
-                # connection's connect(): to its last address, or, first of
-                # all, to localhost:6379 (redis-py 8.1). So a worker on
-                # redis+sentinel:// ran its fetches and commits on whatever
-                # answered there, and after a failover stayed on the dead
-                # primary (tests/test_failover.py).
-                conn.connect()
+            # connect() first, not the lazy connect inside send_packed_command:
+            # a Sentinel-managed connection asks the sentinels for the primary
+            # only in connect(); lazily it would dial its default host.
+            conn.connect()
             conn.send_packed_command([b"".join([_pack(args) for args, _ in commands])])
             replies: list[Any] = []
             for args, options in commands:

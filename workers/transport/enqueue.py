@@ -98,7 +98,9 @@ class Enqueuer:
     def send(self, prepared: Prepared, confirm: Confirm | None = None) -> list[Enqueued]:
         """Run the batch; with ``confirm``, its WAIT/WAITAOF goes in the same
         pipeline, so on the same connection (retried together after a lost
-        connection), and ``NotDurable`` when it was not confirmed."""
+        connection), and ``NotDurable`` when it was not confirmed. A batch
+        run again on a new connection finds what the first run stored as
+        duplicates: WAIT then covers only the new connection's own writes."""
         if confirm is None:
             answers = self._script(keys=prepared.keys, args=prepared.args)
             return [Enqueued(int(a)) for a in answers]
