@@ -32,10 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from events import JST, BillingCycleClosed  # noqa: E402
-from store import indexes  # noqa: E402
+from store import codec, indexes  # noqa: E402
 from store.billing import SHARDS  # noqa: E402
 from store.calendar import END_OF_TIME  # noqa: E402
-from store.codec import dump_fact, dump_purchase  # noqa: E402
 from store.lifecycle import CANCELLATION, project  # noqa: E402
 from store.records import Fact, Purchase  # noqa: E402
 from store.redis import RedisStore  # noqa: E402
@@ -91,15 +90,11 @@ def seed(client: redis.Redis, store: RedisStore, count: int, cancelled_share: fl
                 )
             )
             cancelled += 1
-        pipe.hset(
-            keys.subscription(sid),
-            mapping={
-                "purchase": dump_purchase(p),
-                "watermark": (facts[0].at if facts else at).isoformat(),
-            },
-        )
+        fields = codec.dump_purchase(p)
         for f in facts:
-            pipe.hset(keys.facts(sid), f.event_id, dump_fact(f, "bench"))
+            fields[codec.fact_field(f.event_id)] = codec.dump_fact(f, "bench")
+            fields[codec.WATERMARK] = codec.dump_time(f.at)
+        pipe.hset(keys.subscription(sid), mapping=fields)
         indexes.on_change(pipe, keys, None, project(p, facts, END_OF_TIME))
         if i % BATCH == BATCH - 1:
             pipe.execute()

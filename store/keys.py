@@ -28,6 +28,7 @@ class Keys:
         return f"{self.prefix}sub:{braced(subscription_id)}"
 
     def facts(self, subscription_id: str) -> str:
+        """A subscription's facts in the layout before the compact store (store/legacy.py)."""
         return f"{self.prefix}sub:{braced(subscription_id)}:facts"
 
     def event(self, event_id: str) -> str:

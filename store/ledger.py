@@ -3,13 +3,13 @@ billed month. Writing it is the close's job (store/billing.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import redis
 
+from store import codec
 from store.billing import FEE_SPAN, SHARDS, BillingKeys, shard_of
 from store.calendar import next_period, period_from_index, period_start
 from store.errors import PeriodNotClosed
@@ -93,9 +93,9 @@ class RedisLedger:
             ids = [text(member) for member, _ in page]
             with self._r.pipeline(transaction=False) as pipe:
                 for sid in ids:
-                    pipe.hget(self._keys.subscription(sid), "purchase")
+                    pipe.hget(self._keys.subscription(sid), codec.PACKED)
                 purchases = pipe.execute()
             for sid, (_, score), raw in zip(ids, page, purchases, strict=True):
-                phone = json.loads(text(raw))["phone"] if raw is not None else ""
+                phone = codec.phone_of(text(raw)) if raw is not None else ""
                 yield Charge(sid, phone, period, int(score) % FEE_SPAN)
             start += PAGE
