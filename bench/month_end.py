@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -33,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from events import JST, BillingCycleClosed  # noqa: E402
 from store import codec, indexes  # noqa: E402
-from store.billing import SHARDS  # noqa: E402
+from store.billing import BUCKETS  # noqa: E402
 from store.calendar import END_OF_TIME  # noqa: E402
 from store.lifecycle import CANCELLATION, project  # noqa: E402
 from store.records import Fact, Purchase  # noqa: E402
@@ -179,17 +180,50 @@ def close(
 def reset_ledger(client: redis.Redis, store: RedisStore) -> None:
     """Forget the close (not the subscriptions), so the next run charges anew."""
     k = store.billing.keys
-    client.delete(*(k.charges(PERIOD, s) for s in range(SHARDS)), k.closes, k.close(PERIOD))
-    for key in client.scan_iter(match=f"{k.close(PERIOD)}:done:*"):
+    for key in client.scan_iter(match=f"{k.ledger_prefix}{PERIOD}:*", count=10_000):
+        client.unlink(key)
+    client.delete(k.closes, k.close(PERIOD))
+    for key in client.scan_iter(match=f"{k.close(PERIOD)}:*"):
         client.delete(key)
-    for shard in range(SHARDS):  # every subscription dirty again, as after seeding
-        client.eval(
-            "for _, m in ipairs(redis.call('zrange', KEYS[1], 0, -1)) do "
-            "redis.call('sadd', KEYS[2], m) end",
-            2,
-            k.starts(shard),
-            k.dirty(shard),
-        )
+    mark = (
+        "for _, key in ipairs(KEYS) do local e = redis.call('hgetall', key) "
+        "for i = 2, #e, 2 do if string.sub(e[i], -1) ~= '*' then e[i] = e[i] .. '*' end end "
+        "if #e > 0 then redis.call('hset', key, unpack(e)) end end"
+    )
+    for first in range(0, BUCKETS, 256):  # every subscription dirty again, as after seeding
+        client.eval(mark, 256, *(k.spans(b) for b in range(first, first + 256)))
+
+
+class SlowLog:
+    """Redis's SLOWLOG during the closes: the threshold lowered to 1 ms (and put
+    back afterwards), then our calls' longest duration, and how many were
+    over 5 ms. Other clients' entries are left out by our key prefix."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._r, self._prefix = client, prefix.encode()
+        config: Any = client.config_get("slowlog-*")
+        self._config = config
+        client.config_set("slowlog-max-len", 100_000)
+        client.config_set("slowlog-log-slower-than", 1000)
+        entries: Any = client.slowlog_get(1)
+        self._after = int(entries[0]["id"]) if entries else -1
+
+    def report(self) -> None:
+        entries: Any = self._r.slowlog_get(100_000)
+        for name, value in self._config.items():
+            self._r.config_set(name, value)
+        ours = [
+            e
+            for e in entries
+            if int(e["id"]) > self._after and self._prefix in b" ".join(_args(e["command"]))
+        ]
+        longest = max((int(e["duration"]) for e in ours), default=0)
+        over = sum(1 for e in ours if int(e["duration"]) > 5000)
+        print(f"longest call of ours over 1 ms: {longest} us; over 5 ms: {over} of {len(ours)}")
+
+
+def _args(command: Any) -> list[bytes]:
+    return command.split() if isinstance(command, bytes) else [str(command).encode()]
 
 
 def main() -> None:
@@ -221,6 +255,7 @@ def main() -> None:
             f"seeded {args.count:,} monthly subscriptions ({cancelled:,} cancelled before "
             f"{PERIOD}) in {time.perf_counter() - t:.1f}s; expecting {expected:,} charges"
         )
+        slow = SlowLog(client, prefix)
         runs = [close(client, store, ns, 1, "bench-1", env, "1 worker process")]
         reset_ledger(client, store)
         runs.append(close(client, store, ns, 2, "bench-2", env, "2 worker processes"))
@@ -236,6 +271,7 @@ def main() -> None:
         ok = runs[0].total_charges == expected and runs[1].total_charges == expected
         ok = ok and runs[2].new_charges == 0
         print("charges exact:", "yes" if ok else "NO")
+        slow.report()
         print(f"bench process peak RSS: {peak_rss_mb(os.getpid()):.0f} MB")
         if not ok:
             raise SystemExit(1)

@@ -11,7 +11,11 @@ it for every pair of ids the grammar allows.)
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+
+# Small hashes, so Redis keeps each as a listpack (docs/capacity.md).
+PHONE_BUCKETS = 32_768
 
 
 def braced(value: str) -> str:
@@ -86,6 +90,11 @@ class Keys:
     def otp_sends_overall(self) -> str:
         return f"{self.prefix}otp:sends"
 
+    def phone_locale(self, phone: str) -> str:
+        """The bucket of the phone → locale index that holds ``phone`` (store/phones.py)."""
+        return f"{self.prefix}idx:phones:{zlib.crc32(phone.encode()) % PHONE_BUCKETS}"
+
     @property
-    def phone_locale(self) -> str:
+    def legacy_phone_locale(self) -> str:
+        """The one hash of that index before the compact store (``subcycle migrate``)."""
         return f"{self.prefix}idx:phone_locale"

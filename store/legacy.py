@@ -61,3 +61,28 @@ def load_fact(event_id: str, text: str) -> tuple[Fact, str]:
 
 def load_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+# The billing index and the ledger before the compact store: per shard of 64,
+# zsets of subscriptions (``bill:<shard>:starts``, score = start month × FEE_SPAN
+# + fee; ``bill:<shard>:ends``, score = the end month), a set of those changed
+# since the shard's last close (``bill:<shard>:dirty``), and a month's ledger
+# ``charges:<period>:<shard>`` (score as in ``starts``).
+SHARDS = 64
+FEE_SPAN = 1 << 20
+
+
+def starts(prefix: str, shard: int) -> str:
+    return f"{prefix}bill:{shard}:starts"
+
+
+def ends(prefix: str, shard: int) -> str:
+    return f"{prefix}bill:{shard}:ends"
+
+
+def dirty(prefix: str, shard: int) -> str:
+    return f"{prefix}bill:{shard}:dirty"
+
+
+def charges(prefix: str, period: str, shard: int) -> str:
+    return f"{prefix}charges:{period}:{shard}"

@@ -5,8 +5,11 @@ It walks the subscription keys with SCAN, a batch at a time, and rewrites
 each old record in its own WATCH … MULTI/EXEC: the new fields replace the
 old ones and the facts hash is folded into the record, or, if a worker
 changed the record meanwhile, it is read again. A record already in the new
-layout is left as it is, so a second run changes nothing and a run stopped
-half-way is resumed by running it again.
+layout is left as it is. The indexes and the ledger move a batch at a time
+too, each batch written to the new buckets and removed from the old keys in
+one MULTI/EXEC. So a second run changes nothing and a run stopped half-way
+is resumed by running it again. Run it with the workers stopped: a close or
+a purchase during the move would miss what is still in the old keys.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from dataclasses import dataclass
 import redis
 
 from store import codec, legacy
+from store.billing import BillingKeys, Span, bucket_of
+from store.calendar import period_from_index
 from store.keys import Keys
 from store.text import text
 
@@ -27,6 +32,9 @@ BATCH = 1_000
 class MigrationReport:
     seen: int = 0
     migrated: int = 0
+    spans: int = 0
+    charges: int = 0
+    phones: int = 0
 
 
 def migrate(
@@ -45,7 +53,80 @@ def migrate(
             report.migrated += 1
         if progress is not None and report.seen % batch == 0:
             progress(report)
+    report.spans = _move_spans(client, keys.prefix, batch)
+    report.charges = _move_ledger(client, keys.prefix, batch)
+    report.phones = _move_phones(client, keys, batch)
     return report
+
+
+def _move_spans(client: redis.Redis, prefix: str, batch: int) -> int:
+    bill = BillingKeys(prefix)
+    moved = 0
+    for shard in range(legacy.SHARDS):
+        starts, ends = legacy.starts(prefix, shard), legacy.ends(prefix, shard)
+        dirty = legacy.dirty(prefix, shard)
+        while rows := _page(client, starts, batch):
+            ids = [text(sid) for sid, _ in rows]
+            stops = client.zmscore(ends, ids)
+            changed = client.smismember(dirty, ids)
+            with client.pipeline() as pipe:
+                for sid, (_, score), stop, is_dirty in zip(ids, rows, stops, changed, strict=True):
+                    span = Span(
+                        int(score) // legacy.FEE_SPAN,
+                        None if stop is None else int(stop),
+                        int(score) % legacy.FEE_SPAN,
+                    )
+                    packed = span.packed() if is_dirty else span.packed()[:-1]
+                    pipe.hset(bill.spans(bucket_of(sid)), sid, packed)
+                pipe.zrem(starts, *ids)
+                pipe.zrem(ends, *ids)
+                pipe.srem(dirty, *ids)
+                pipe.execute()
+            moved += len(ids)
+        client.delete(ends, dirty)  # what is left belongs to no monthly span
+    return moved
+
+
+def _move_ledger(client: redis.Redis, prefix: str, batch: int) -> int:
+    bill = BillingKeys(prefix)
+    moved = 0
+    closes: list[tuple[bytes, float]] = client.zrange(  # type: ignore[assignment]
+        bill.closes, 0, -1, withscores=True
+    )
+    for _, index in closes:
+        period = period_from_index(int(index))
+        for shard in range(legacy.SHARDS):
+            old = legacy.charges(prefix, period, shard)
+            while rows := _page(client, old, batch):
+                ids = [text(sid) for sid, _ in rows]
+                with client.pipeline() as pipe:
+                    yen = 0
+                    for sid, (_, score) in zip(ids, rows, strict=True):
+                        fee = int(score) % legacy.FEE_SPAN
+                        pipe.hset(bill.ledger(period, bucket_of(sid)), sid, fee)
+                        yen += fee
+                    pipe.hincrby(bill.close(period), "charges", len(ids))
+                    pipe.hincrby(bill.close(period), "yen", yen)
+                    pipe.zrem(old, *ids)
+                    pipe.execute()
+                moved += len(ids)
+    return moved
+
+
+def _move_phones(client: redis.Redis, keys: Keys, batch: int) -> int:
+    old = keys.legacy_phone_locale
+    moved = 0
+    while True:
+        found: dict[bytes, bytes]
+        _, found = client.hscan(old, 0, count=batch)  # type: ignore[assignment]
+        if not found:
+            return moved
+        with client.pipeline() as pipe:
+            for phone, locale in found.items():
+                pipe.hset(keys.phone_locale(text(phone)), text(phone), text(locale))
+            pipe.hdel(old, *found)
+            pipe.execute()
+        moved += len(found)
 
 
 def _migrate_one(client: redis.Redis, sub_key: str) -> bool:
@@ -75,3 +156,10 @@ def _migrate_one(client: redis.Redis, sub_key: str) -> bool:
                 return True
             except redis.WatchError:
                 continue
+
+
+def _page(client: redis.Redis, key: str, batch: int) -> list[tuple[bytes, float]]:
+    rows: list[tuple[bytes, float]] = client.zrange(  # type: ignore[assignment]
+        key, 0, batch - 1, withscores=True
+    )
+    return rows

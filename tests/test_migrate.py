@@ -4,11 +4,14 @@ and a second run changes nothing."""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import redis
 
 from store import codec, legacy
+from store.billing import BillingKeys
+from store.calendar import period_from_index
 from store.keys import Keys
 from store.migrate import migrate
 from store.text import text
@@ -84,12 +87,44 @@ def write_legacy(client: redis.Redis, keys: Keys, sid: str) -> None:
         client.hset(keys.facts(sid), mapping=facts)
 
 
+def write_legacy_indexes(client: redis.Redis, keys: Keys) -> None:
+    """The billing index, the ledger and the phone index as the old layout
+    kept them, built by hand from today's buckets (which are then removed)."""
+    prefix, bill = keys.prefix, BillingKeys(keys.prefix)
+    for key in list(client.scan_iter(match=f"{bill.span_prefix}*")):
+        for sid, value in client.hgetall(key).items():
+            start, fee, end = text(value).rstrip("*").split(":")
+            shard = zlib.crc32(sid) % legacy.SHARDS
+            client.zadd(
+                legacy.starts(prefix, shard), {sid: int(start) * legacy.FEE_SPAN + int(fee)}
+            )
+            if end:
+                client.zadd(legacy.ends(prefix, shard), {sid: int(end)})
+            if text(value).endswith("*"):
+                client.sadd(legacy.dirty(prefix, shard), sid)
+        client.delete(key)
+    for _, index in client.zrange(bill.closes, 0, -1, withscores=True):
+        period = period_from_index(int(index))
+        for key in list(client.scan_iter(match=f"{bill.ledger_prefix}{period}:*")):
+            for sid, fee in client.hgetall(key).items():
+                shard = zlib.crc32(sid) % legacy.SHARDS
+                start = int(text(fee)) + 24_000 * legacy.FEE_SPAN  # a start month, then the fee
+                client.zadd(legacy.charges(prefix, period, shard), {sid: start})
+            client.delete(key)
+        client.hdel(bill.close(period), "charges", "yen")
+    for key in list(client.scan_iter(match=f"{prefix}idx:phones:*")):
+        client.hset(keys.legacy_phone_locale, mapping=client.hgetall(key))
+        client.delete(key)
+
+
 def test_a_store_in_the_old_layout_reads_the_same_after_migrate(app: App) -> None:
     # Given a store whose subscriptions are in the old layout
     history(app)
     expected = readings(app)
+    totals = [app.store.ledger.totals(p) for p in ("2026-06", "2026-07", "2026-08")]
     for sid in SUBS:
         write_legacy(app.client, app.store.keys, sid)
+    write_legacy_indexes(app.client, app.store.keys)
     assert app.client.exists(app.store.keys.facts("S1"))
 
     # When it is migrated
@@ -98,6 +133,8 @@ def test_a_store_in_the_old_layout_reads_the_same_after_migrate(app: App) -> Non
     # Then every license, ledger and CSV reads as before, and no facts hash is left
     assert (report.seen, report.migrated) == (len(SUBS), len(SUBS))
     assert readings(app) == expected
+    assert [app.store.ledger.totals(p) for p in ("2026-06", "2026-07", "2026-08")] == totals
+    assert [app.client.exists(k) for k in app.client.scan_iter(match="*charges:*")] == []
     assert not any(app.client.exists(app.store.keys.facts(sid)) for sid in SUBS)
 
 
@@ -105,6 +142,7 @@ def test_migrating_twice_changes_nothing(app: App) -> None:
     history(app)
     for sid in SUBS:
         write_legacy(app.client, app.store.keys, sid)
+    write_legacy_indexes(app.client, app.store.keys)
     migrate(app.client, app.store.keys)
     before = everything_stored(app.client, app.settings.key_prefix)
 
@@ -116,9 +154,13 @@ def test_migrating_twice_changes_nothing(app: App) -> None:
 
 def test_a_migrated_subscription_takes_new_events(app: App) -> None:
     history(app)
-    write_legacy(app.client, app.store.keys, "S2")
+    for sid in SUBS:
+        write_legacy(app.client, app.store.keys, sid)
+    write_legacy_indexes(app.client, app.store.keys)
     migrate(app.client, app.store.keys)
-    run(app, cancellation("S2", "2026-09-10T10:00:00+09:00"))
+    run(app, cancellation("S2", "2026-09-10T10:00:00+09:00"), month_end("2026-09"))
     sub = app.store.subscriptions.get("S2")
     assert sub is not None
     assert (sub.license_type, str(sub.service_until)) == ("Cancelled", "2026-09-30")
+    charged = {c.subscription_id for c in app.store.ledger.charges("2026-09")}
+    assert charged == {"S2", "S:facts", "A1"}
