@@ -217,9 +217,16 @@ class SlowLog:
             for e in entries
             if int(e["id"]) > self._after and self._prefix in b" ".join(_args(e["command"]))
         ]
-        longest = max((int(e["duration"]) for e in ours), default=0)
-        over = sum(1 for e in ours if int(e["duration"]) > 5000)
-        print(f"longest call of ours over 1 ms: {longest} us; over 5 ms: {over} of {len(ours)}")
+        by_command: dict[bytes, list[int]] = {}
+        for e in ours:
+            by_command.setdefault(_args(e["command"])[0].upper(), []).append(int(e["duration"]))
+        scripts = by_command.get(b"EVALSHA", [])
+        print(
+            f"our script calls over 1 ms: {len(scripts)}, over 5 ms: "
+            f"{sum(1 for d in scripts if d > 5000)}, longest {max(scripts, default=0)} us"
+        )
+        for name, durations in sorted(by_command.items()):
+            print(f"  {name.decode()}: {len(durations)} over 1 ms, longest {max(durations)} us")
 
 
 def _args(command: Any) -> list[bytes]:
