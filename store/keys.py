@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 # Small hashes, so Redis keeps each as a listpack (docs/capacity.md).
 PHONE_BUCKETS = 32_768
+CLAIM_BUCKETS = 65_536
 
 
 def braced(value: str) -> str:
@@ -36,7 +37,15 @@ class Keys:
         return f"{self.prefix}sub:{braced(subscription_id)}:facts"
 
     def event(self, event_id: str) -> str:
+        """An event's own claim record: a verification code's, which expires
+        with its attempt (store/otp.py)."""
         return f"{self.prefix}event:{braced(event_id)}"
+
+    def claim(self, event_id: str) -> tuple[str, str]:
+        """Where every other event's claim lives (store/events.py): a field
+        named by the id in one of ``CLAIM_BUCKETS`` small hashes."""
+        bucket = zlib.crc32(event_id.encode()) % CLAIM_BUCKETS
+        return f"{self.prefix}ev:{bucket}", event_id
 
     def sent(self, message_id: str) -> str:
         """A message the gateway accepted (workers/gateway/delivery.py)."""

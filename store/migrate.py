@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis
 
-from store import codec, legacy
+from store import codec, events, legacy
 from store.billing import BillingKeys, Span, bucket_of
 from store.calendar import period_from_index
 from store.keys import Keys
@@ -35,6 +35,7 @@ class MigrationReport:
     spans: int = 0
     charges: int = 0
     phones: int = 0
+    claims: int = 0
 
 
 def migrate(
@@ -56,7 +57,35 @@ def migrate(
     report.spans = _move_spans(client, keys.prefix, batch)
     report.charges = _move_ledger(client, keys.prefix, batch)
     report.phones = _move_phones(client, keys, batch)
+    report.claims = _move_claims(client, keys, batch)
     return report
+
+
+def _move_claims(client: redis.Redis, keys: Keys, batch: int) -> int:
+    """Each event's own claim record into its bucket (store/events.py), but
+    a verification code's, which expires with its attempt and stays."""
+    moved = 0
+    start = len(f"{keys.prefix}event:{{")
+    for key in client.scan_iter(match=f"{keys.prefix}event:{{*", count=batch):
+        name = text(key)
+        with client.pipeline() as pipe:
+            try:
+                pipe.watch(name)  # type: ignore[no-untyped-call]
+                if pipe.ttl(name) != -1:
+                    continue
+                digest, status = pipe.hmget(name, [events.CLAIM_FIELD, "status"])
+                if digest is None:
+                    continue
+                bucket, field = keys.claim(name[start:-1])
+                done = events.DONE if status is not None and text(status) == "done" else ""
+                pipe.multi()
+                pipe.hset(bucket, field, text(digest) + done)
+                pipe.delete(name)
+                pipe.execute()
+                moved += 1
+            except redis.WatchError:
+                continue  # changed meanwhile: the next run takes it
+    return moved
 
 
 def _move_spans(client: redis.Redis, prefix: str, batch: int) -> int:

@@ -21,6 +21,7 @@ import redis
 from store import codec, indexes
 from store.calendar import END_OF_TIME
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
+from store.events import DONE, claimed
 from store.keys import Keys
 from store.ledger import RedisLedger
 from store.lifecycle import project
@@ -64,13 +65,13 @@ class RedisSubscriptions:
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
         sub_key = self._keys.subscription(purchase.subscription_id)
-        event_key = self._keys.event(purchase.event_id)
+        bucket, field = self._keys.claim(purchase.event_id)
         with self._r.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(sub_key, event_key)  # type: ignore[no-untyped-call]
-                    claimed = pipe.hget(event_key, "digest")
-                    if claimed is not None and text(claimed) != fingerprint:
+                    pipe.watch(sub_key, bucket)  # type: ignore[no-untyped-call]
+                    seen = claimed(pipe.hget(bucket, field))
+                    if seen is not None and seen != fingerprint:
                         raise EventIdReused(purchase.event_id)
                     existing = pipe.hgetall(sub_key)
                     if existing:
@@ -81,7 +82,7 @@ class RedisSubscriptions:
                     record = project(purchase, [], purchase.occurred_at)
                     pipe.multi()
                     pipe.hset(sub_key, mapping=codec.dump_purchase(purchase))
-                    pipe.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+                    pipe.hset(bucket, field, fingerprint + DONE)
                     indexes.on_change(pipe, self._keys, None, project(purchase, [], END_OF_TIME))
                     pipe.execute()
                     return Applied(record, record.history[0])
@@ -117,12 +118,13 @@ class RedisSubscriptions:
         duplicate commits nothing).
         """
         sub_key = self._keys.subscription(subscription_id)
-        event_key = self._keys.event(fact.event_id)
+        bucket, field = self._keys.claim(fact.event_id)
         while True:
-            claimed, raw = self._io.run(
-                lambda pipe: (pipe.hget(event_key, "digest"), pipe.hgetall(sub_key))
+            claim, raw = self._io.run(
+                lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key))
             )
-            if claimed is not None and text(claimed) != fingerprint:
+            seen_claim = claimed(claim)
+            if seen_claim is not None and seen_claim != fingerprint:
                 raise EventIdReused(fact.event_id)
             if not raw:
                 raise UnknownSubscription(subscription_id)
@@ -148,7 +150,7 @@ class RedisSubscriptions:
                     codec.WATERMARK: fields[codec.WATERMARK],
                 },
             )
-            writes.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+            writes.hset(bucket, field, fingerprint + DONE)
             indexes.on_change(writes, self._keys, before, after)
             entry = after.outcome_of(fact.event_id)
             refused = entry is not None and entry.reason is not None

@@ -112,6 +112,12 @@ def write_legacy_indexes(client: redis.Redis, keys: Keys) -> None:
                 client.zadd(legacy.charges(prefix, period, shard), {sid: start})
             client.delete(key)
         client.hdel(bill.close(period), "charges", "yen")
+    for key in list(client.scan_iter(match=f"{prefix}ev:*")):
+        for event_id, value in client.hgetall(key).items():
+            done = text(value).endswith("+")
+            record = {"digest": text(value).rstrip("+"), **({"status": "done"} if done else {})}
+            client.hset(keys.event(text(event_id)), mapping=record)
+        client.delete(key)
     for key in list(client.scan_iter(match=f"{prefix}idx:phones:*")):
         client.hset(keys.legacy_phone_locale, mapping=client.hgetall(key))
         client.delete(key)
@@ -134,8 +140,13 @@ def test_a_store_in_the_old_layout_reads_the_same_after_migrate(app: App) -> Non
     assert (report.seen, report.migrated) == (len(SUBS), len(SUBS))
     assert readings(app) == expected
     assert [app.store.ledger.totals(p) for p in ("2026-06", "2026-07", "2026-08")] == totals
-    assert [app.client.exists(k) for k in app.client.scan_iter(match="*charges:*")] == []
+    assert list(app.client.scan_iter(match=f"{app.settings.key_prefix}charges:*")) == []
     assert not any(app.client.exists(app.store.keys.facts(sid)) for sid in SUBS)
+    assert list(app.client.scan_iter(match=f"{app.settings.key_prefix}event:*")) == []
+    assert app.store.events.status("pos-s1") == (
+        purchase("S1", event_id="pos-s1").fingerprint(),
+        "done",
+    )
 
 
 def test_migrating_twice_changes_nothing(app: App) -> None:

@@ -30,5 +30,9 @@ def run(args: argparse.Namespace) -> int:
     report = migrate(app.client, app.store.keys, max(1, args.batch), progress)
     if tty:
         sys.stderr.write("\n")
-    print(f"migrated {report.migrated:,} of {report.seen:,} subscription(s)")
+    print(
+        f"migrated {report.migrated:,} of {report.seen:,} subscription(s); moved "
+        f"{report.spans:,} billing span(s), {report.charges:,} charge(s), "
+        f"{report.phones:,} phone(s), {report.claims:,} claim(s)"
+    )
     return 0
