@@ -30,9 +30,8 @@ import redis
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from events import JST, ExpiryTick
-from store import indexes
+from store import codec, indexes
 from store.calendar import END_OF_TIME, term_expires_on
-from store.codec import dump_purchase
 from store.keys import Keys
 from store.lifecycle import project
 from store.records import Purchase
@@ -115,7 +114,7 @@ def seed(client: redis.Redis, keys: Keys, size: int, due: int, today: date) -> f
         )
         pipe.hset(
             keys.subscription(purchase.subscription_id),
-            mapping={"purchase": dump_purchase(purchase), "watermark": at.isoformat()},
+            mapping=codec.dump_purchase(purchase),
         )
         indexes.on_change(batch, keys, None, project(purchase, [], END_OF_TIME))
         if (i + 1) % PIPELINE == 0:

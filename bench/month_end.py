@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -32,10 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from events import JST, BillingCycleClosed  # noqa: E402
-from store import indexes  # noqa: E402
-from store.billing import SHARDS  # noqa: E402
+from store import codec, indexes  # noqa: E402
+from store.billing import BUCKETS  # noqa: E402
 from store.calendar import END_OF_TIME  # noqa: E402
-from store.codec import dump_fact, dump_purchase  # noqa: E402
 from store.lifecycle import CANCELLATION, project  # noqa: E402
 from store.records import Fact, Purchase  # noqa: E402
 from store.redis import RedisStore  # noqa: E402
@@ -91,15 +91,11 @@ def seed(client: redis.Redis, store: RedisStore, count: int, cancelled_share: fl
                 )
             )
             cancelled += 1
-        pipe.hset(
-            keys.subscription(sid),
-            mapping={
-                "purchase": dump_purchase(p),
-                "watermark": (facts[0].at if facts else at).isoformat(),
-            },
-        )
+        fields = codec.dump_purchase(p)
         for f in facts:
-            pipe.hset(keys.facts(sid), f.event_id, dump_fact(f, "bench"))
+            fields[codec.fact_field(f.event_id)] = codec.dump_fact(f, "bench")
+            fields[codec.WATERMARK] = codec.dump_time(f.at)
+        pipe.hset(keys.subscription(sid), mapping=fields)
         indexes.on_change(pipe, keys, None, project(p, facts, END_OF_TIME))
         if i % BATCH == BATCH - 1:
             pipe.execute()
@@ -184,17 +180,57 @@ def close(
 def reset_ledger(client: redis.Redis, store: RedisStore) -> None:
     """Forget the close (not the subscriptions), so the next run charges anew."""
     k = store.billing.keys
-    client.delete(*(k.charges(PERIOD, s) for s in range(SHARDS)), k.closes, k.close(PERIOD))
-    for key in client.scan_iter(match=f"{k.close(PERIOD)}:done:*"):
+    for key in client.scan_iter(match=f"{k.ledger_prefix}{PERIOD}:*", count=10_000):
+        client.unlink(key)
+    client.delete(k.closes, k.close(PERIOD))
+    for key in client.scan_iter(match=f"{k.close(PERIOD)}:*"):
         client.delete(key)
-    for shard in range(SHARDS):  # every subscription dirty again, as after seeding
-        client.eval(
-            "for _, m in ipairs(redis.call('zrange', KEYS[1], 0, -1)) do "
-            "redis.call('sadd', KEYS[2], m) end",
-            2,
-            k.starts(shard),
-            k.dirty(shard),
+    mark = (
+        "for _, key in ipairs(KEYS) do local e = redis.call('hgetall', key) "
+        "for i = 2, #e, 2 do if string.sub(e[i], -1) ~= '*' then e[i] = e[i] .. '*' end end "
+        "if #e > 0 then redis.call('hset', key, unpack(e)) end end"
+    )
+    for first in range(0, BUCKETS, 256):  # every subscription dirty again, as after seeding
+        client.eval(mark, 256, *(k.spans(b) for b in range(first, first + 256)))
+
+
+class SlowLog:
+    """Redis's SLOWLOG during the closes: the threshold lowered to 1 ms (and put
+    back afterwards), then our calls' longest duration, and how many were
+    over 5 ms. Other clients' entries are left out by our key prefix."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._r, self._prefix = client, prefix.encode()
+        config: Any = client.config_get("slowlog-*")
+        self._config = config
+        client.config_set("slowlog-max-len", 100_000)
+        client.config_set("slowlog-log-slower-than", 1000)
+        entries: Any = client.slowlog_get(1)
+        self._after = int(entries[0]["id"]) if entries else -1
+
+    def report(self) -> None:
+        entries: Any = self._r.slowlog_get(100_000)
+        for name, value in self._config.items():
+            self._r.config_set(name, value)
+        ours = [
+            e
+            for e in entries
+            if int(e["id"]) > self._after and self._prefix in b" ".join(_args(e["command"]))
+        ]
+        by_command: dict[bytes, list[int]] = {}
+        for e in ours:
+            by_command.setdefault(_args(e["command"])[0].upper(), []).append(int(e["duration"]))
+        scripts = by_command.get(b"EVALSHA", [])
+        print(
+            f"our script calls over 1 ms: {len(scripts)}, over 5 ms: "
+            f"{sum(1 for d in scripts if d > 5000)}, longest {max(scripts, default=0)} us"
         )
+        for name, durations in sorted(by_command.items()):
+            print(f"  {name.decode()}: {len(durations)} over 1 ms, longest {max(durations)} us")
+
+
+def _args(command: Any) -> list[bytes]:
+    return command.split() if isinstance(command, bytes) else [str(command).encode()]
 
 
 def main() -> None:
@@ -226,6 +262,7 @@ def main() -> None:
             f"seeded {args.count:,} monthly subscriptions ({cancelled:,} cancelled before "
             f"{PERIOD}) in {time.perf_counter() - t:.1f}s; expecting {expected:,} charges"
         )
+        slow = SlowLog(client, prefix)
         runs = [close(client, store, ns, 1, "bench-1", env, "1 worker process")]
         reset_ledger(client, store)
         runs.append(close(client, store, ns, 2, "bench-2", env, "2 worker processes"))
@@ -241,6 +278,7 @@ def main() -> None:
         ok = runs[0].total_charges == expected and runs[1].total_charges == expected
         ok = ok and runs[2].new_charges == 0
         print("charges exact:", "yes" if ok else "NO")
+        slow.report()
         print(f"bench process peak RSS: {peak_rss_mb(os.getpid()):.0f} MB")
         if not ok:
             raise SystemExit(1)

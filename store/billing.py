@@ -1,22 +1,28 @@
 """Month-end billing in Redis: the billing index, the closes and the ledger.
 
-The layout makes a close almost free of per-subscription work in Python. Every
-subscription with monthly service lives in one of ``SHARDS`` shards (a hash of
-its id) and is indexed there by its monthly span:
+Every subscription with monthly service has one entry in one of ``BUCKETS``
+small hashes (a hash of its id): ``bill:span:<b>``, field = the
+subscription, value = its monthly span and fee, ``start:fee:end`` (months as
+indexes; ``end`` empty while open-ended), with ``*`` appended while the span
+changed since the bucket's last close (the only entries that can owe a
+charge for an already-closed month). Each bucket holds a few dozen entries,
+so Redis keeps it as a ``listpack``: bytes per subscription, not tens of
+bytes (docs/capacity.md).
 
-- ``starts`` (zset): score = ``start month × FEE_SPAN + monthly_fee_jpy``, so
-  one score range selects "started by the end of M" and carries the fee;
-- ``ends`` (zset): score = the month of ``service_until`` (only when set);
-- ``dirty`` (set): subscriptions whose span changed since the shard's last
-  close, the only ones that can owe a charge for an already-closed month.
+The ledger of month M is ``ledger:M:<b>``, the same buckets: field = the
+subscription, value = the yen charged. The close hash of M keeps the
+ledger's count and total (``charges``, ``yen``), moved in the same script
+as the charges, so a month's totals are one read.
 
-The ledger of month M in shard k is the zset ``charges:M:k`` (member = the
-subscription, score = its encoded start and fee). Closing M in shard k is one
-Lua script (``scripts/close_shard.lua``) made of Redis set operations: billable =
-starts(<= M) − ends(< M); new charges = billable − ledger. Being one atomic
-script per shard, a redelivered shard, a second close or two racing closes add
-nothing twice. The span comes from the *eventual* projection (see
-store/indexes.py), so a term end due but not yet ticked is already counted.
+A close fans out into ``SHARDS`` shards of ``BUCKETS / SHARDS`` buckets.
+A shard is closed by slices (``scripts/close_slice.lua``): each call takes
+the buckets from the shard's cursor until it has looked at about ``SLICE``
+subscriptions, charges what is billable and not yet in the ledger, and
+moves the cursor, all in one script. So no call holds Redis for more than
+a few milliseconds however large the store, a redelivered or raced slice
+adds nothing twice, and a shard redelivered half-way resumes at its cursor.
+The span comes from the *eventual* projection (see store/indexes.py), so a
+term end due but not yet ticked is already counted.
 """
 
 from __future__ import annotations
@@ -35,32 +41,37 @@ from store.records import Subscription
 from store.text import text
 
 SHARDS = 64
-# Fees are < 2**20 yen (the catalogue caps them at 1,000,000).
-FEE_SPAN = 1 << 20
+# A power of two, so every shard has as many buckets. At 32,768 buckets a
+# bucket stays within Redis's 512 listpack entries up to about 15 M
+# subscriptions (docs/capacity.md).
+BUCKETS = 32_768
+BUCKETS_PER_SHARD = BUCKETS // SHARDS
+# How many subscriptions one slice looks at: about 1 ms of Redis on this
+# machine, so a slice stays under 5 ms even when Redis shares its core.
+SLICE = 200
 
 
 @dataclass(frozen=True)
 class BillingKeys:
     prefix: str
 
-    def starts(self, shard: int) -> str:
-        return f"{self.prefix}bill:{shard}:starts"
+    @property
+    def span_prefix(self) -> str:
+        return f"{self.prefix}bill:span:"
 
-    def ends(self, shard: int) -> str:
-        return f"{self.prefix}bill:{shard}:ends"
-
-    def dirty(self, shard: int) -> str:
-        return f"{self.prefix}bill:{shard}:dirty"
-
-    def scratch(self, shard: int, name: str) -> str:
-        return f"{self.prefix}bill:{shard}:tmp:{name}"
+    def spans(self, bucket: int) -> str:
+        return f"{self.span_prefix}{bucket}"
 
     @property
-    def charges_prefix(self) -> str:
-        return f"{self.prefix}charges:"
+    def ledger_prefix(self) -> str:
+        return f"{self.prefix}ledger:"
 
-    def charges(self, period: str, shard: int) -> str:
-        return f"{self.charges_prefix}{period}:{shard}"
+    def ledger(self, period: str, bucket: int) -> str:
+        return f"{self.ledger_prefix}{period}:{bucket}"
+
+    @property
+    def close_prefix(self) -> str:
+        return f"{self.prefix}bill:close:"
 
     @property
     def closes(self) -> str:
@@ -68,10 +79,14 @@ class BillingKeys:
         return f"{self.prefix}bill:closes"
 
     def close(self, period: str) -> str:
-        return f"{self.prefix}bill:close:{period}"
+        return f"{self.close_prefix}{period}"
 
     def close_done(self, period: str, run: str) -> str:
-        return f"{self.prefix}bill:close:{period}:done:{braced(run)}"
+        return f"{self.close_prefix}{period}:done:{braced(run)}"
+
+    def close_cursors(self, period: str, run: str) -> str:
+        """Per shard, the next bucket the run's close of ``period`` takes."""
+        return f"{self.close_prefix}{period}:cursor:{braced(run)}"
 
 
 @dataclass(frozen=True)
@@ -82,13 +97,17 @@ class Span:
     end: int | None  # month index of service_until; None while open-ended
     fee: int
 
-    @property
-    def start_score(self) -> int:
-        return self.start * FEE_SPAN + self.fee
+    def packed(self) -> str:
+        """The bucket entry, marked as changed since the last close."""
+        return f"{self.start}:{self.fee}:{'' if self.end is None else self.end}*"
 
 
-def shard_of(subscription_id: str) -> int:
-    return zlib.crc32(subscription_id.encode()) % SHARDS
+def bucket_of(subscription_id: str) -> int:
+    return zlib.crc32(subscription_id.encode()) % BUCKETS
+
+
+def shard_buckets(shard: int) -> range:
+    return range(shard * BUCKETS_PER_SHARD, (shard + 1) * BUCKETS_PER_SHARD)
 
 
 def span_of(sub: Subscription | None) -> Span | None:
@@ -107,17 +126,11 @@ def index_span(
     if old == new:
         return
     sid = after.subscription_id
-    shard = shard_of(sid)
+    bucket = keys.spans(bucket_of(sid))
     if new is None:
-        pipe.zrem(keys.starts(shard), sid)
-        pipe.zrem(keys.ends(shard), sid)
+        pipe.hdel(bucket, sid)
     else:
-        pipe.zadd(keys.starts(shard), {sid: new.start_score})
-        if new.end is None:
-            pipe.zrem(keys.ends(shard), sid)
-        else:
-            pipe.zadd(keys.ends(shard), {sid: new.end})
-    pipe.sadd(keys.dirty(shard), sid)
+        pipe.hset(bucket, sid, new.packed())
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,7 @@ class RedisBilling:
         self._r = client
         self.keys = BillingKeys(prefix)
         self._register = client.register_script(script("close_register"))
-        self._close_shard = client.register_script(script("close_shard"))
+        self._close_slice = client.register_script(script("close_slice"))
 
     def register_close(self, period: str, run: str, started_at: datetime) -> bool:
         """Start (or rejoin) the close ``run`` of ``period``; True if its shards
@@ -161,22 +174,42 @@ class RedisBilling:
         self._r.hset(self.keys.close(period), "sent", run)
 
     def close_shard(self, period: str, shard: int, run: str) -> ShardResult:
+        """Close one shard, a bounded slice per script call, from its cursor on."""
+        charged = caught = yen = 0
+        while True:
+            raw = self.close_slice(period, shard, run)
+            charged, caught, yen = charged + raw[0], caught + raw[1], yen + raw[5]
+            if raw[6]:
+                return ShardResult(charged, caught, raw[2], raw[3], bool(raw[4]), yen)
+
+    def close_slice(
+        self, period: str, shard: int, run: str, budget: int | None = None
+    ) -> list[int]:
+        """One script call of a shard's close (``scripts/close_slice.lua``):
+        about ``budget`` (default ``SLICE``) subscriptions from its cursor on."""
         k = self.keys
-        scratch = [k.scratch(shard, n) for n in ("a", "e", "n", "d", "de")]
-        raw = self._close_shard(
+        buckets = shard_buckets(shard)
+        raw = self._close_slice(
             keys=[
-                k.starts(shard),
-                k.ends(shard),
-                k.dirty(shard),
                 k.close(period),
                 k.close_done(period, run),
+                k.close_cursors(period, run),
                 k.closes,
-                *scratch,
             ],
-            args=[k.charges_prefix, shard, period, period_index(period), run, FEE_SPAN],
+            args=[
+                k.span_prefix,
+                k.ledger_prefix,
+                k.close_prefix,
+                period,
+                period_index(period),
+                run,
+                shard,
+                buckets.start,
+                buckets.stop,
+                SLICE if budget is None else budget,
+            ],
         )
-        charged, caught, done, total, closed, yen = (int(x) for x in raw)
-        return ShardResult(charged, caught, done, total, bool(closed), yen)
+        return [int(x) for x in raw]
 
     def status(self, period: str) -> CloseStatus | None:
         raw = self._r.hgetall(self.keys.close(period))

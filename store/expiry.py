@@ -31,6 +31,10 @@ from store.text import text
 
 Source = Literal["upcoming", "next"]
 
+# The most entries one call takes or moves, so no call of a tick holds Redis
+# for more than a millisecond or two, however much is due (docs/capacity.md).
+CALL_LIMIT = 500
+
 
 def wants_reminders(sub: Subscription) -> bool:
     """No renewal consent and no cancelled auto renewal (SPEC section 6)."""
@@ -84,21 +88,23 @@ class ExpiryIndex:
             "-inf",
             through.toordinal(),
             start=0,
-            num=limit,
+            num=min(limit, CALL_LIMIT),
             withscores=True,
         )
         return [(text(member), date.fromordinal(int(score))) for member, score in rows]
 
     def term_ends_enqueued(self, subscription_ids: list[str]) -> None:
-        if subscription_ids:
-            self._r.zrem(self._keys.term_ends_pending, *subscription_ids)
+        for i in range(0, len(subscription_ids), CALL_LIMIT):
+            self._r.zrem(self._keys.term_ends_pending, *subscription_ids[i : i + CALL_LIMIT])
 
     def reminders_due(self, today: date, horizon: date, limit: int) -> list[PendingReminder]:
-        """Terms ending by ``horizon`` never considered, and next offsets due by ``today``."""
+        """Terms ending by ``horizon`` never considered, and next offsets due by
+        ``today``: at most ``limit``, and at most ``CALL_LIMIT`` (ask again
+        after ``advance`` for the rest)."""
         keys = self._keys
         raw = self._due(
             keys=[keys.reminders_upcoming, keys.reminders_next, keys.expiry_index],
-            args=[today.toordinal(), horizon.toordinal(), limit],
+            args=[today.toordinal(), horizon.toordinal(), min(limit, CALL_LIMIT)],
         )
         found: list[PendingReminder] = []
         for i in range(0, len(raw), 3):
@@ -113,10 +119,10 @@ class ExpiryIndex:
         return found
 
     def advance(self, moves: list[Advance]) -> None:
-        if not moves:
-            return
-        args: list[str] = []
-        for m in moves:
-            nxt = "" if m.next_due is None else str(m.next_due.toordinal())
-            args += [m.subscription_id, "u" if m.source == "upcoming" else "n", nxt]
-        self._advance(keys=[self._keys.reminders_upcoming, self._keys.reminders_next], args=args)
+        for i in range(0, len(moves), CALL_LIMIT):
+            args: list[str] = []
+            for m in moves[i : i + CALL_LIMIT]:
+                nxt = "" if m.next_due is None else str(m.next_due.toordinal())
+                args += [m.subscription_id, "u" if m.source == "upcoming" else "n", nxt]
+            keys = [self._keys.reminders_upcoming, self._keys.reminders_next]
+            self._advance(keys=keys, args=args)

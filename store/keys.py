@@ -11,7 +11,12 @@ it for every pair of ids the grammar allows.)
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
+
+# Small hashes, so Redis keeps each as a listpack (docs/capacity.md).
+PHONE_BUCKETS = 32_768
+CLAIM_BUCKETS = 65_536
 
 
 def braced(value: str) -> str:
@@ -28,10 +33,19 @@ class Keys:
         return f"{self.prefix}sub:{braced(subscription_id)}"
 
     def facts(self, subscription_id: str) -> str:
+        """A subscription's facts in the layout before the compact store (store/legacy.py)."""
         return f"{self.prefix}sub:{braced(subscription_id)}:facts"
 
     def event(self, event_id: str) -> str:
+        """An event's own claim record: a verification code's, which expires
+        with its attempt (store/otp.py)."""
         return f"{self.prefix}event:{braced(event_id)}"
+
+    def claim(self, event_id: str) -> tuple[str, str]:
+        """Where every other event's claim lives (store/events.py): a field
+        named by the id in one of ``CLAIM_BUCKETS`` small hashes."""
+        bucket = zlib.crc32(event_id.encode()) % CLAIM_BUCKETS
+        return f"{self.prefix}ev:{bucket}", event_id
 
     def sent(self, message_id: str) -> str:
         """A message the gateway accepted (workers/gateway/delivery.py)."""
@@ -85,6 +99,11 @@ class Keys:
     def otp_sends_overall(self) -> str:
         return f"{self.prefix}otp:sends"
 
+    def phone_locale(self, phone: str) -> str:
+        """The bucket of the phone → locale index that holds ``phone`` (store/phones.py)."""
+        return f"{self.prefix}idx:phones:{zlib.crc32(phone.encode()) % PHONE_BUCKETS}"
+
     @property
-    def phone_locale(self) -> str:
+    def legacy_phone_locale(self) -> str:
+        """The one hash of that index before the compact store (``subcycle migrate``)."""
         return f"{self.prefix}idx:phone_locale"

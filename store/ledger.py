@@ -3,21 +3,20 @@ billed month. Writing it is the close's job (store/billing.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 import redis
 
-from store.billing import FEE_SPAN, SHARDS, BillingKeys, shard_of
+from store import codec
+from store.billing import BUCKETS, BillingKeys, bucket_of
 from store.calendar import next_period, period_from_index, period_start
 from store.errors import PeriodNotClosed
 from store.keys import Keys
-from store.lua import ReadOnlyScript, script
 from store.text import text
 
-PAGE = 5_000
+PAGE = 512  # buckets read per round trip
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,9 @@ class RedisLedger:
         self._r = client
         self._keys = keys
         self._bill = BillingKeys(keys.prefix)
-        self._totals = ReadOnlyScript(client, script("ledger_totals"))
 
     def charges(self, period: str) -> Iterator[Charge]:
-        """Every charge of a closed month, shard by shard (never all in memory).
+        """Every charge of a closed month, bucket by bucket (never all in memory).
 
         Refuses a month never closed or still closing: a partial month is
         never exported.
@@ -46,20 +44,16 @@ class RedisLedger:
             raise PeriodNotClosed(period, "has not been closed")
         if text(state) != "closed":
             raise PeriodNotClosed(period, "is still closing")
-        for shard in range(SHARDS):
-            yield from self._shard_charges(period, shard)
+        for first in range(0, BUCKETS, PAGE):
+            yield from self._page_charges(period, range(first, min(first + PAGE, BUCKETS)))
 
     def totals(self, period: str) -> tuple[int, int]:
-        """How many charges a month's ledger holds, and their yen."""
-        calls = [([self._bill.charges(period, shard)], [FEE_SPAN]) for shard in range(SHARDS)]
-        found = self._totals.run_many(calls)
-        return sum(int(c) for c, _ in found), sum(int(y) for _, y in found)
+        """How many charges a month's ledger holds, and their yen (kept by the close)."""
+        count, yen = self._r.hmget(self._bill.close(period), ["charges", "yen"])
+        return int(count or 0), int(yen or 0)
 
     def count(self, period: str) -> int:
-        with self._r.pipeline(transaction=False) as pipe:
-            for shard in range(SHARDS):
-                pipe.zcard(self._bill.charges(period, shard))
-            return sum(int(n) for n in pipe.execute())
+        return self.totals(period)[0]
 
     def last_billed_period(self, subscription_id: str, at: datetime | None = None) -> str | None:
         """The latest month this subscription was charged for (ended by ``at``)."""
@@ -71,29 +65,26 @@ class RedisLedger:
             periods = [p for p in periods if period_start(next_period(p)) <= at]
         if not periods:
             return None
-        shard = shard_of(subscription_id)
+        bucket = bucket_of(subscription_id)
         with self._r.pipeline(transaction=False) as pipe:
             for p in periods:
-                pipe.zscore(self._bill.charges(p, shard), subscription_id)
+                pipe.hexists(self._bill.ledger(p, bucket), subscription_id)
             found = pipe.execute()
-        charged = [p for p, score in zip(periods, found, strict=True) if score is not None]
+        charged = [p for p, score in zip(periods, found, strict=True) if score]
         return max(charged) if charged else None
 
-    def _shard_charges(self, period: str, shard: int) -> Iterator[Charge]:
-        key = self._bill.charges(period, shard)
-        start = 0
-        while True:
-            page: list[tuple[bytes, float]] = self._r.zrange(  # type: ignore[assignment]
-                key, start, start + PAGE - 1, withscores=True
-            )
-            if not page:
-                return
-            ids = [text(member) for member, _ in page]
-            with self._r.pipeline(transaction=False) as pipe:
-                for sid in ids:
-                    pipe.hget(self._keys.subscription(sid), "purchase")
-                purchases = pipe.execute()
-            for sid, (_, score), raw in zip(ids, page, purchases, strict=True):
-                phone = json.loads(text(raw))["phone"] if raw is not None else ""
-                yield Charge(sid, phone, period, int(score) % FEE_SPAN)
-            start += PAGE
+    def _page_charges(self, period: str, buckets: range) -> Iterator[Charge]:
+        with self._r.pipeline(transaction=False) as pipe:
+            for bucket in buckets:
+                pipe.hgetall(self._bill.ledger(period, bucket))
+            found: list[dict[bytes, bytes]] = pipe.execute()
+        rows = [(text(sid), int(yen)) for page in found for sid, yen in sorted(page.items())]
+        if not rows:
+            return
+        with self._r.pipeline(transaction=False) as pipe:
+            for sid, _ in rows:
+                pipe.hget(self._keys.subscription(sid), codec.PACKED)
+            packed = pipe.execute()
+        for (sid, yen), raw in zip(rows, packed, strict=True):
+            phone = codec.phone_of(text(raw)) if raw is not None else ""
+            yield Charge(sid, phone, period, yen)

@@ -87,7 +87,7 @@ class RedisOtp:
                 keys.otp_sends(phone),
                 keys.otp_sends_overall,
                 keys.otp_history(phone),
-                keys.phone_locale,
+                keys.phone_locale(phone),
             ],
             args=[
                 to_ms(now),

@@ -1,4 +1,5 @@
-"""Which numbers have a contract, and in which locale: ``phone → locale``.
+"""Which numbers have a contract, and in which locale: ``phone → locale``,
+in ``PHONE_BUCKETS`` small hashes by a hash of the number (store/keys.py).
 
 The OTP actor reads it (inside its request script) to deliver a code, and to
 withhold one from a number with no contract, without scanning subscriptions.
@@ -19,4 +20,4 @@ def index_phone(pipe: Any, keys: Keys, before: Subscription | None, after: Subsc
     # Only a purchase brings a number; later facts never change phone or locale.
     # With several contracts on one number the latest purchase's locale wins.
     if before is None:
-        pipe.hset(keys.phone_locale, after.phone, after.locale)
+        pipe.hset(keys.phone_locale(after.phone), after.phone, after.locale)

@@ -18,10 +18,10 @@ from typing import Any
 
 import redis
 
-from store import indexes
+from store import codec, indexes
 from store.calendar import END_OF_TIME
-from store.codec import dump_fact, dump_purchase, load_fact, load_purchase
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
+from store.events import DONE, claimed
 from store.keys import Keys
 from store.ledger import RedisLedger
 from store.lifecycle import project
@@ -30,7 +30,6 @@ from store.records import Fact, HistoryEntry, Purchase, Subscription
 from store.roundtrips import Pipelined, RoundTrips
 from store.text import text
 
-VERSION = "version"
 _WITH_EXTRA = 2  # scripts/commit.lua: applied, and every extra write ran
 _COMMIT = script("commit")
 
@@ -66,27 +65,24 @@ class RedisSubscriptions:
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
         sub_key = self._keys.subscription(purchase.subscription_id)
-        event_key = self._keys.event(purchase.event_id)
+        bucket, field = self._keys.claim(purchase.event_id)
         with self._r.pipeline() as pipe:
             while True:
                 try:
-                    pipe.watch(sub_key, event_key)  # type: ignore[no-untyped-call]
-                    claimed = pipe.hget(event_key, "digest")
-                    if claimed is not None and text(claimed) != fingerprint:
+                    pipe.watch(sub_key, bucket)  # type: ignore[no-untyped-call]
+                    seen = claimed(pipe.hget(bucket, field))
+                    if seen is not None and seen != fingerprint:
                         raise EventIdReused(purchase.event_id)
-                    existing = pipe.hget(sub_key, "purchase")
-                    if existing is not None:
-                        return self._replayed_purchase(purchase, load_purchase(text(existing)))
+                    existing = pipe.hgetall(sub_key)
+                    if existing:
+                        fields = {text(k): text(v) for k, v in existing.items()}
+                        return self._replayed_purchase(
+                            purchase, codec.load_purchase(purchase.subscription_id, fields)
+                        )
                     record = project(purchase, [], purchase.occurred_at)
                     pipe.multi()
-                    pipe.hset(
-                        sub_key,
-                        mapping={
-                            "purchase": dump_purchase(purchase),
-                            "watermark": purchase.occurred_at.isoformat(),
-                        },
-                    )
-                    pipe.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+                    pipe.hset(sub_key, mapping=codec.dump_purchase(purchase))
+                    pipe.hset(bucket, field, fingerprint + DONE)
                     indexes.on_change(pipe, self._keys, None, project(purchase, [], END_OF_TIME))
                     pipe.execute()
                     return Applied(record, record.history[0])
@@ -122,23 +118,19 @@ class RedisSubscriptions:
         duplicate commits nothing).
         """
         sub_key = self._keys.subscription(subscription_id)
-        facts_key = self._keys.facts(subscription_id)
-        event_key = self._keys.event(fact.event_id)
+        bucket, field = self._keys.claim(fact.event_id)
         while True:
-            claimed, raw, raw_facts = self._io.run(
-                lambda pipe: (
-                    pipe.hget(event_key, "digest"),
-                    pipe.hgetall(sub_key),
-                    pipe.hgetall(facts_key),
-                )
+            claim, raw = self._io.run(
+                lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key))
             )
-            if claimed is not None and text(claimed) != fingerprint:
+            seen_claim = claimed(claim)
+            if seen_claim is not None and seen_claim != fingerprint:
                 raise EventIdReused(fact.event_id)
             if not raw:
                 raise UnknownSubscription(subscription_id)
             fields = {text(k): text(v) for k, v in raw.items()}
-            purchase = load_purchase(fields["purchase"])
-            known = {text(k): load_fact(text(k), text(v)) for k, v in raw_facts.items()}
+            purchase = codec.load_purchase(subscription_id, fields)
+            known = codec.facts_of(fields)
             seen = known.get(fact.event_id)
             if seen is not None:
                 if seen[1] != fingerprint:
@@ -147,18 +139,23 @@ class RedisSubscriptions:
                 return Applied(record, record.outcome_of(fact.event_id), duplicate=True)
             before = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
             known[fact.event_id] = (fact, fingerprint)
-            watermark = max(datetime.fromisoformat(fields["watermark"]), fact.at)
-            fields["watermark"] = watermark.isoformat()
+            watermark = max(codec.watermark_of(fields), fact.at)
+            fields[codec.WATERMARK] = codec.dump_time(watermark)
             after = project(purchase, [f for f, _ in known.values()], END_OF_TIME)
             writes = self._r.pipeline(transaction=False)  # records commands; never executed
-            writes.hset(facts_key, fact.event_id, dump_fact(fact, fingerprint))
-            writes.hset(sub_key, "watermark", fields["watermark"])
-            writes.hset(event_key, mapping={"digest": fingerprint, "status": "done"})
+            writes.hset(
+                sub_key,
+                mapping={
+                    codec.fact_field(fact.event_id): codec.dump_fact(fact, fingerprint),
+                    codec.WATERMARK: fields[codec.WATERMARK],
+                },
+            )
+            writes.hset(bucket, field, fingerprint + DONE)
             indexes.on_change(writes, self._keys, before, after)
             entry = after.outcome_of(fact.event_id)
             refused = entry is not None and entry.reason is not None
             answer = self._commit(
-                sub_key, fields.get(VERSION, ""), writes, None if refused else extra
+                sub_key, fields.get(codec.VERSION, ""), writes, None if refused else extra
             )
             if answer:
                 record = _fold(purchase, known, fields)
@@ -177,15 +174,12 @@ class RedisSubscriptions:
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:
         """The subscription as it stands at ``at`` (default: the latest time it knows)."""
-        with self._r.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self._keys.subscription(subscription_id))
-            pipe.hgetall(self._keys.facts(subscription_id))
-            raw, raw_facts = pipe.execute()
+        raw = self._r.hgetall(self._keys.subscription(subscription_id))
         if not raw:
             return None
         fields = {text(k): text(v) for k, v in raw.items()}
-        known = {text(k): load_fact(text(k), text(v)) for k, v in raw_facts.items()}
-        record = _fold(load_purchase(fields["purchase"]), known, fields, at)
+        purchase = codec.load_purchase(subscription_id, fields)
+        record = _fold(purchase, codec.facts_of(fields), fields, at)
         # The ledger, not the record, knows what was charged (store/billing.py).
         record.last_billed_period = self._ledger.last_billed_period(subscription_id, at)
         return record
@@ -197,6 +191,6 @@ def _fold(
     fields: dict[str, str],
     at: datetime | None = None,
 ) -> Subscription:
-    as_of = at or datetime.fromisoformat(fields["watermark"])
+    as_of = at or codec.watermark_of(fields)
     facts = [f for f, _ in known.values() if at is None or f.at <= at]
     return project(purchase, facts, as_of)

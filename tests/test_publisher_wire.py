@@ -7,6 +7,7 @@ from __future__ import annotations
 from dramatiq import Message
 
 from events import Event
+from store.events import claim_of
 from subcycle.bootstrap import App
 from tests.support import cancellation, event, purchase
 from workers.publisher import BATCH
@@ -60,9 +61,12 @@ def test_each_event_is_claimed_with_its_own_fingerprint(app: App) -> None:
     ]
     app.publisher.publish(events)
     for sent in events:
-        claimed = app.client.hget(app.store.keys.event(sent.event_id), "digest")
+        key, field = claim_of(app.store.keys, sent)
+        claimed = app.client.hget(key, field)
         assert claimed is not None
         assert claimed.decode() == sent.fingerprint()
+    # A code's claim is its own record, which expires with its attempt.
+    assert claim_of(app.store.keys, events[1])[0] == app.store.keys.event(events[1].event_id)
 
 
 def test_a_publish_of_many_batches_keeps_each_queues_order_and_answers_per_event(

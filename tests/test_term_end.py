@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from events.ids import term_end_id as term_end_event_id
+from store.codec import fact_field
 from store.records import Subscription
 from subcycle.bootstrap import App
 from tests.conftest import Clock
@@ -35,8 +36,8 @@ def license_of(app: App, sub: str) -> Subscription:
 def term_end_recorded(app: App, sub: str) -> bool:
     """Whether the tick's AnnualTermEnded was processed (a fact in the store)."""
     record = license_of(app, sub)
-    key = app.store.keys.facts(sub)
-    return bool(app.client.hexists(key, term_end_event_id(sub, record.expires_on)))
+    key = app.store.keys.subscription(sub)
+    return bool(app.client.hexists(key, fact_field(term_end_event_id(sub, record.expires_on))))
 
 
 def test_with_renewal_consent_the_annual_becomes_monthly_the_day_after_expiry(

@@ -18,7 +18,7 @@ import redis
 
 from events import Event, queue_of, refuse_reserved
 from events.base import fingerprint_of
-from store.events import CLAIM_FIELD, RedisEventLog
+from store.events import DONE, RedisEventLog, claim_of
 from store.keys import Keys
 from workers.transport import encoding
 from workers.transport.enqueue import Confirm, Enqueued, Enqueuer, NotDurable, Outgoing, Prepared
@@ -59,7 +59,7 @@ class Publisher:
         # (SUBCYCLE_DURABILITY, subcycle/durability.py); asked on first use.
         self._confirm = confirm
         self._events = RedisEventLog(client, keys)
-        self._enqueuer = Enqueuer(client, namespace, CLAIM_FIELD, encode=encode)
+        self._enqueuer = Enqueuer(client, namespace, DONE, encode=encode)
         # Per queue, how long an event's claim lives (none: as long as its record).
         self._claim_ttl = dict(claim_ttl_ms or {})
 
@@ -120,12 +120,14 @@ class Publisher:
             # fingerprint hashes.
             canonical = event.canonical()
             queue = queue_of(event).value
+            claim_key, claim_field = claim_of(self._keys, event)
             outgoing.append(
                 Outgoing(
                     queue=queue,
                     actor=type(event).__name__,
                     argument_json=canonical,
-                    claim_key=self._keys.event(event.event_id),
+                    claim_key=claim_key,
+                    claim_field=claim_field,
                     fingerprint=fingerprint_of(canonical),
                     claim_ttl_ms=self._claim_ttl.get(queue, 0),
                 )

@@ -1,8 +1,10 @@
--- The claimed fingerprint of each event record in KEYS (false where none):
--- one call per batch rather than one HGET per event.
--- ARGV[1] the claim field.
+-- The claim of each event (false where none), one call per batch rather than
+-- one read per event. KEYS: per event, its claim bucket and its own record
+-- (store/events.py; a claim is in one or the other). ARGV[1] the own
+-- record's claim field, then per event its field in the bucket.
 local found = {}
-for i, key in ipairs(KEYS) do
-    found[i] = redis.call("hget", key, ARGV[1])
+for i = 1, #KEYS / 2 do
+    found[i] = redis.call("hget", KEYS[2 * i - 1], ARGV[i + 1])
+        or redis.call("hget", KEYS[2 * i], ARGV[1])
 end
 return found

@@ -8,11 +8,11 @@
 -- ARGV[3..] the commands, each as: argument count, command, arguments...
 -- Returns 0 when the version moved (read again and refold), 1 when applied,
 -- 2 when applied and every extra write ran.
-local version = redis.call("hget", KEYS[1], "version") or ""
+local version = redis.call("hget", KEYS[1], "v") or ""
 if version ~= ARGV[1] then
     return 0
 end
-redis.call("hincrby", KEYS[1], "version", 1)
+redis.call("hincrby", KEYS[1], "v", 1)
 local writes = tonumber(ARGV[2])
 local i, n_done, extra, chained = 3, 0, 0, true
 while i <= #ARGV do

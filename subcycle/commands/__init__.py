@@ -11,6 +11,7 @@ from subcycle.commands import (
     drain,
     license,
     metrics,
+    migrate,
     otp,
     outbox,
     publish,
@@ -26,3 +27,4 @@ COMMANDS += [queues, dead_letters, metrics]  # operators
 COMMANDS += [charges, scheduler, tick]  # month-end billing and the ticks
 COMMANDS += [outbox]  # messages the outbox gateway delivered (development)
 COMMANDS += [api, api_keys]  # the HTTP API and the console, and their keys
+COMMANDS += [migrate]  # the store's layout (docs/capacity.md)

@@ -37,6 +37,7 @@ class Outgoing:
     actor: str
     argument_json: str
     claim_key: str
+    claim_field: str
     fingerprint: str
     claim_ttl_ms: int = 0  # 0: the claim lives as long as its record
 
@@ -67,14 +68,14 @@ class Enqueuer:
         self,
         client: redis.Redis,
         namespace: str,
-        claim_field: str,
+        done_mark: str,
         *,
         encode: encoding.Encoder = encoding.encode,
         message_ids: Callable[[int], list[str]] = encoding.message_ids,
     ) -> None:
         self._client = client
         self._keys = QueueKeys(namespace)
-        self._claim_field = claim_field
+        self._done_mark = done_mark
         self._encode = encode
         self._message_ids = message_ids
         self._script = client.register_script(_SCRIPT)
@@ -91,9 +92,9 @@ class Enqueuer:
             body = self._encode(queue, item.actor, item.argument_json, rid, now_ms, eta)
             j = queues.setdefault(queue, len(queues) + 1)
             claims.append(item.claim_key)
-            args += [str(j), item.fingerprint, rid, body, str(item.claim_ttl_ms)]
+            args += [str(j), item.claim_field, item.fingerprint, rid, body, str(item.claim_ttl_ms)]
         keys = [k for q in queues for k in (self._keys.ready(q), self._keys.messages(q))]
-        return Prepared(keys + claims, [str(len(queues)), self._claim_field, *args])
+        return Prepared(keys + claims, [str(len(queues)), self._done_mark, *args])
 
     def send(self, prepared: Prepared, confirm: Confirm | None = None) -> list[Enqueued]:
         """Run the batch; with ``confirm``, its WAIT/WAITAOF goes in the same
