@@ -98,7 +98,7 @@ def measure(durability: str, options: list[str], events: int) -> dict[str, objec
                 proc = start(Path(tmp), port, options)
             client = redis.Redis(port=port)
             keys = app.store.keys
-            lost = [n for n in acknowledged if not client.exists(keys.event(f"ack-{n}"))]
+            lost = [n for n in acknowledged if not client.hexists(*keys.claim(f"ack-{n}"))]
         finally:
             proc.kill()
             proc.wait()

@@ -101,7 +101,7 @@ def test_replica_acknowledges_once_the_replica_has_it_and_fails_without_one(
     primary, replica = pair
     publish_cli(tmp_path, monkeypatch, primary.port, "replica", 1, 2)
     assert main(["publish", str(tmp_path / "events.jsonl")]) == 0
-    assert replica.client().exists(Keys().event("csp-1")) == 1
+    assert replica.client().hexists(*Keys().claim("csp-1"))
     capsys.readouterr()
 
     # Given the replica stopped (SIGSTOP: connected, but it confirms nothing)
@@ -185,7 +185,7 @@ def test_an_fsync_acknowledged_event_survives_a_sigkill_at_once(
         server.kill(signal.SIGKILL)
         server.start()
     check: Callable[[int], int] = lambda n: int(  # noqa: E731
-        server.client().exists(app.store.keys.event(f"csp-{n}"))
+        server.client().hexists(*app.store.keys.claim(f"csp-{n}"))
     )
     assert [check(n) for n in range(1, 6)] == [1] * 5
 
