@@ -261,3 +261,19 @@ def close_month(store: RedisStore, publisher: Publisher, month: str, run_id: str
         if status is not None and status.run == run_id and status.state == "closed":
             return time.perf_counter() - started
         time.sleep(0.005)
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="write a go-live file for subcycle import")
+    parser.add_argument("path")
+    parser.add_argument("--contracts", type=int, default=90_910, help="(default: 100,001 events)")
+    args = parser.parse_args()
+    with open(args.path, "w") as f:
+        events, charged = write_go_live(f, contracts(args.contracts))
+    print(f"{args.path}: {events:,} events, {args.contracts:,} contracts ({charged:,} charged)")
+
+
+if __name__ == "__main__":
+    main()
