@@ -176,7 +176,8 @@ def test_an_import_sends_no_message_and_says_so(
 
     assert main(["import", str(path), "--processes", "1"]) == 0
 
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert err == ""  # no progress bar when stderr is not a terminal
     assert "imported 1 event(s): 1 applied" in out
     assert "no message sent" in out
     assert app.store.subscriptions.get("S1") is not None
