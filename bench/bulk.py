@@ -257,7 +257,15 @@ def close_month(store: RedisStore, publisher: Publisher, month: str, run_id: str
     started = time.perf_counter()
     publisher.publish([event])
     while True:
-        status = store.billing.status(month)
+        try:
+            status = store.billing.status(month)
+        except (redis.TimeoutError, redis.ConnectionError) as e:
+            # Redis did not answer while a shard ran (seen at 3 M): say so, keep waiting.
+            waited = time.perf_counter() - started
+            print(f"  status read of {month} failed after {waited:.1f} s: {e}", flush=True)
+            if waited > 900:
+                raise
+            continue
         if status is not None and status.run == run_id and status.state == "closed":
             return time.perf_counter() - started
         time.sleep(0.005)

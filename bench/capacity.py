@@ -298,7 +298,12 @@ def main() -> None:
         otp: otp_latency.Phase | None = None
         for n, count in enumerate(sizes):
             size, env = load(url, count)
-            print(f"{count:,}: imported, {size.imported.said}", flush=True)
+            i = size.imported
+            print(
+                f"{count:,}: {i.events:,} events imported in {i.seconds:.1f} s = {i.rate:,.0f}/s; "
+                f"{size.bytes_per_subscription:,.0f} bytes/subscription ({i.said})",
+                flush=True,
+            )
             closes(url, env, size)
             results.append(size)
             if n == len(sizes) - 1:
