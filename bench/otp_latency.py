@@ -27,13 +27,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import bulk  # bench/bulk.py, beside this script
 from pydantic import SecretStr
 
 from events import JST, parse_event
@@ -51,6 +54,7 @@ class Phase:
     latencies_ms: list[float]
     background_published: int = 0
     background_seconds: float = 0.0
+    closes: list[float] = field(default_factory=list)
 
 
 def number(i: int) -> str:
@@ -138,20 +142,34 @@ def background(settings: Settings, rate: int, nice: int, stop: Any, published: A
             time.sleep(ahead)
 
 
-def measure(app: App, name: str, first: int, count: int, gap_s: float) -> Phase:
+def measure(
+    app: App,
+    name: str,
+    first: int,
+    count: int,
+    gap_s: float,
+    keep: Callable[[], bool] = lambda: True,
+) -> Phase:
+    """``count`` requests, one at a time; ``keep()`` says at each publish
+    whether the request counts (during a close: one was running)."""
     published: dict[str, float] = {}
-    for i in range(first, first + count):
+    i = first - 1
+    while len(published) < count:
+        i += 1
+        counted = keep()
         event = parse_event(
             {
                 "type": "OtpRequested",
-                "event_id": f"otp-{name}-{i}",
+                "event_id": f"otp-{name.replace(' ', '-')}-{i}",
                 "occurred_at": datetime.now(JST).isoformat(),
                 "phone": number(i),
                 "channel": random.choice(["sms", "voice"]),
             }
         )
-        published[f"otp:{event.event_id}"] = time.time()
+        at = time.time()
         app.publisher.publish([event])
+        if counted and keep():
+            published[f"otp:{event.event_id}"] = at
         time.sleep(gap_s * random.uniform(0.5, 1.5))
     deadline = time.monotonic() + 30
     outbox = OutboxGateway(app.client, app.store.keys)
@@ -169,6 +187,52 @@ def measure(app: App, name: str, first: int, count: int, gap_s: float) -> Phase:
     return Phase(name, latencies)
 
 
+class Closes(threading.Thread):
+    """Month-end closes back to back, month after month, until stopped; each
+    through the real path (a published BillingCycleClosed, billing workers)."""
+
+    def __init__(self, app: App, tag: str, first_month: int = 0) -> None:
+        super().__init__(daemon=True)
+        self.app, self.tag, self.first_month = app, tag, first_month
+        self.running = threading.Event()
+        self.stopped = threading.Event()
+        self.seconds: list[float] = []
+
+    def run(self) -> None:
+        n = self.first_month
+        while not self.stopped.is_set():
+            self.running.set()
+            month = bulk.period(n)
+            self.seconds.append(
+                bulk.close_month(self.app.store, self.app.publisher, month, f"{self.tag}-{n}")
+            )
+            self.running.clear()
+            n += 1
+
+
+def during_close(
+    app: App, env: dict[str, str], requests: int, gap_s: float, first: int, first_month: int = 0
+) -> Phase:
+    """Verification codes while closes run (the store already holds the
+    contracts whose numbers ``number`` gives): only requests published
+    while a close was running count."""
+    billing = bulk.start_workers(env, "billing", 2, 4)
+    try:
+        bulk.wait_beating(app.client, app.settings.queue_namespace, 3)  # + the otp group
+        closes = Closes(app, "otp-close", first_month)
+        closes.start()
+        closes.running.wait()
+        try:
+            phase = measure(app, "during close", first, requests, gap_s, closes.running.is_set)
+        finally:
+            closes.stopped.set()
+            closes.join()
+        phase.closes = closes.seconds
+        return phase
+    finally:
+        bulk.stop_workers(billing)
+
+
 def report(phase: Phase) -> None:
     lat = sorted(phase.latencies_ms)
     q = statistics.quantiles(lat, n=100, method="inclusive")
@@ -177,6 +241,8 @@ def report(phase: Phase) -> None:
         f"p99 {q[98]:6.1f} ms  max {lat[-1]:6.1f} ms"
     )
     line += f"  load avg {os.getloadavg()[0]:.1f}"
+    if phase.closes:
+        line += f"  ({len(phase.closes)} closes, {statistics.median(phase.closes):.2f} s median)"
     if phase.background_seconds:
         rate = phase.background_published / phase.background_seconds
         line += f"  (background {rate:,.0f} msg/s published)"
@@ -198,6 +264,12 @@ def main() -> None:
         help="niceness of the lifecycle group (bulk work yields the CPU to codes)",
     )
     parser.add_argument("--worker-timeout-ms", type=int, help="SUBCYCLE_OTP_WORKER_TIMEOUT_MS")
+    parser.add_argument(
+        "--close-size",
+        type=int,
+        default=0,
+        help="then import this many monthly contracts and measure during month-end closes",
+    )
     args = parser.parse_args()
 
     tag = uuid.uuid4().hex[:8]
@@ -209,6 +281,7 @@ def main() -> None:
         SUBCYCLE_OTP_SECRET=SECRET,
         SUBCYCLE_OTP_OVERALL_LIMIT="1000000",
         SUBCYCLE_LOG_LEVEL="WARNING",
+        SUBCYCLE_LOG_FORMAT="json",
         PYTHONPATH=str(ROOT),
     )
     if args.worker_timeout_ms:
@@ -254,6 +327,12 @@ def main() -> None:
         report(loaded)
         backlog = app.client.llen(f"{settings.queue_namespace}:lifecycle")
         print(f"lifecycle backlog when the load stopped: {backlog} messages", flush=True)
+        if args.close_size:
+            stop_worker(workers.pop(0))  # the lifecycle group: the close has the CPU
+            wait_for(app, "lifecycle")
+            loaded_contracts = bulk.import_contracts(env, args.close_size)
+            print(f"imported {args.close_size:,} contracts: {loaded_contracts.said}", flush=True)
+            report(during_close(app, env, args.requests, gap, 2 * args.requests))
     finally:
         for proc in workers:
             stop_worker(proc)

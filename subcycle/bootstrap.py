@@ -5,6 +5,8 @@ wires them. Each process builds only what it runs:
 - publishing (``subcycle publish``, ticks, dead-letter retries):
   ``publisher(core)``;
 - verifying codes (``subcycle otp verify``, the API): ``codes(core)``;
+- importing existing contracts (``subcycle import``): ``importer(core, …)``,
+  the lifecycle handlers' dependencies without a broker;
 - the workers (``subcycle worker``, ``drain``): ``workers(core)``, the broker,
   the handlers' dependencies and every actor;
 - the scheduler: ``ticker(core)`` (and its lease, subcycle/commands/scheduler.py).
@@ -33,11 +35,12 @@ from subcycle.durability import confirmer
 from subcycle.otp_config import otp_policy, otp_rules
 from subcycle.settings import Settings
 from workers.actors import current_retries, declare_actors
-from workers.deps import Clock, Deps
+from workers.deps import Clock, Deps, FollowUps
+from workers.gateway.base import OutgoingMessage
 from workers.gateway.delivery import Delivery
 from workers.metrics import MetricsMiddleware
 from workers.middleware import LogContext, Tally
-from workers.otp import Otp
+from workers.otp import Otp, OtpPolicy
 from workers.policies import RacingPurchase
 from workers.publisher import Publisher
 from workers.tasks import task_sender
@@ -99,6 +102,34 @@ def ticker(core: Core, publisher: Publisher) -> Ticker:
         core.clock,
         expiry_at=core.settings.expiry_at,
         first_period=core.settings.scheduler_first_period,
+    )
+
+
+class _NoDeliveries:
+    """An import delivers nothing: the lifecycle handlers never call this."""
+
+    def deliver(self, message: OutgoingMessage, sent_at: datetime, keep_for: timedelta) -> bool:
+        raise RuntimeError("subcycle import delivers no message")
+
+
+def importer(base: Core, follow_ups: FollowUps) -> Deps:
+    """The lifecycle handlers' dependencies for ``subcycle import``: the
+    workers' (``workers`` below) minus the broker. Its threads share their
+    round trips (a coalescer, as a worker's do); the events the handlers
+    would publish go to ``follow_ups``; nothing is delivered. Build it in
+    the process that uses it (after a fork: its own connections)."""
+    settings = base.settings
+    own = core(settings, client=base.client, clock=base.clock, io=Coalescer(base.client))
+    return Deps(
+        store=own.store,
+        publisher=follow_ups,
+        clock=base.clock,
+        delivery=_NoDeliveries(),
+        codes=Otp(own.store.codes, OtpPolicy()),
+        racing=RacingPurchase(
+            retries=settings.unknown_subscription_retries,
+            backoff_ms=settings.unknown_subscription_backoff_ms,
+        ),
     )
 
 

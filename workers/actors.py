@@ -115,6 +115,14 @@ def _run(wire: Any, event_type: type[Event], queue: Queue, handler: Handler, dep
         _reject(
             deps, wire, queue, Reason.WRONG_ACTOR, f"{sent} sent to the {event_type.__name__} actor"
         )
+    return handle(event, queue, handler, deps)
+
+
+def handle(event: Event, queue: Queue, handler: Handler, deps: Deps) -> object:
+    """An event already judged at the edge, handled as its actor handles it:
+    a refusal is recorded and raised as ``Rejected``, a racing purchase is
+    waited for (in a worker) or refused (outside one, where nothing runs
+    later). ``subcycle import`` calls this for each event of its file."""
     try:
         return handler(event, deps)
     except UnknownSubscription as e:

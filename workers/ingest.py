@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from events import Event, InvalidEvent, Problem, parse_upstream, read_json
 from events.reasons import Reason
@@ -93,12 +94,22 @@ def publish_all(publisher: Publisher, judged: Judged) -> PublishResult:
             [(position, event)] = judged.events
             raise Refused([_reused(position, event.event_id)])
         return result
-    reused = publisher.reused_ids(judged.only)
+    refuse_reused(publisher, judged)
+    return publisher.publish(judged.only)
+
+
+class Claims(Protocol):
+    def reused_ids(self, events: Sequence[Event]) -> set[str]: ...
+
+
+def refuse_reused(claims: Claims, judged: Judged) -> None:
+    """Raise ``Refused`` naming every item whose id was published (or
+    imported) before with other content."""
+    reused = claims.reused_ids(judged.only)
     if reused:
         raise Refused(
             [_reused(position, e.event_id) for position, e in judged.events if e.event_id in reused]
         )
-    return publisher.publish(judged.only)
 
 
 def _reused(position: int, event_id: str) -> ItemProblem:

@@ -9,6 +9,7 @@ from subcycle.commands import (
     charges,
     dead_letters,
     drain,
+    import_,
     license,
     metrics,
     migrate,
@@ -22,7 +23,7 @@ from subcycle.commands import (
     worker,
 )
 
-COMMANDS = [demo, publish, worker, drain, license, schema, otp]
+COMMANDS = [demo, publish, import_, worker, drain, license, schema, otp]
 COMMANDS += [queues, dead_letters, metrics]  # operators
 COMMANDS += [charges, scheduler, tick]  # month-end billing and the ticks
 COMMANDS += [outbox]  # messages the outbox gateway delivered (development)

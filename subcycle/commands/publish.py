@@ -24,20 +24,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(args.file, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise UsageError(f"cannot read {args.file}: {e.strerror}") from None
-        except UnicodeDecodeError:
-            raise CommandFailed(f"{args.file}: not UTF-8 text; nothing enqueued") from None
-    # JSON lines end at \n only: str.splitlines would also split on form feeds
-    # and Unicode separators inside a line, and misnumber every line after.
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
-    judged = judge([(n, line) for n, line in enumerate(lines, 1) if line.strip()], _line)
+    judged = judge(read_lines(args.file, "nothing enqueued"), line_named)
     if judged.problems:
         raise CommandFailed(_refusal(judged.problems))
     opened = open_core(args, checked=True)
@@ -66,10 +53,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _line(number: int) -> str:
+def read_lines(file: str, nothing: str) -> list[tuple[int, str]]:
+    """The non-blank lines of a JSON-lines file (``-``: stdin), numbered from 1;
+    ``nothing`` says what was not done when the file cannot be read."""
+    if file == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(file, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise UsageError(f"cannot read {file}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise CommandFailed(f"{file}: not UTF-8 text; {nothing}") from None
+    # JSON lines end at \n only: str.splitlines would also split on form feeds
+    # and Unicode separators inside a line, and misnumber every line after.
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return [(n, line) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def line_named(number: int) -> str:
     return f"line {number}"
 
 
 def _refusal(problems: list[ItemProblem]) -> str:
+    return refusal_text(problems, "nothing enqueued")
+
+
+def refusal_text(problems: list[ItemProblem], nothing: str) -> str:
     said = [f"line {p.position}: {p.problem}" for p in problems]
-    return "refused, nothing enqueued:\n  " + "\n  ".join(said)
+    return f"refused, {nothing}:\n  " + "\n  ".join(said)

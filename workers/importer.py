@@ -1,0 +1,276 @@
+"""Existing contracts in bulk (``subcycle import``): lifecycle events applied
+straight to the store by the very handlers the workers run, many at once.
+
+No queue, no message: each event, already judged at the edge, goes to its
+handler as its actor would hand it over (``workers.actors.handle``), so a
+refusal is recorded as a worker records it and an event id is done as a
+worker marks it. Nothing here knows a key name; the store's port does.
+
+- **Order.** A subscription's events run one after another in one thread:
+  its purchases first, then the rest in file order. In a worker a consent
+  or cancellation racing its purchase waits for it, so applying the
+  purchase first is that outcome without the wait; the rest cannot depend
+  on order (the store folds facts by ``occurred_at``).
+- **Speed.** Subscriptions are spread over threads (their round trips
+  coalesced, as a worker's threads share theirs) and over processes
+  (forked, each with its own connections).
+- **Follow-ups** a handler would publish are withheld and counted: an
+  import of existing contracts sends nothing to anyone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from events import (
+    CancellationRequested,
+    Event,
+    Problem,
+    RenewalConsentGiven,
+    SubscriptionPurchased,
+    queue_of,
+)
+from store.subscriptions import Applied
+from workers.actors import handle
+from workers.deps import Deps
+from workers.errors import Rejected, WorkerError
+from workers.handlers import HANDLERS
+from workers.ingest import ItemProblem, Judged
+
+# The history of a contract: what an import takes. Ticks, closes, codes and
+# term ends are the running system's own; the fold derives term ends.
+CONTRACT_EVENTS: tuple[type[Event], ...] = (
+    SubscriptionPurchased,
+    RenewalConsentGiven,
+    CancellationRequested,
+)
+_TAKEN = ", ".join(t.__name__ for t in CONTRACT_EVENTS)
+
+Item = tuple[int, Event]  # (line, event)
+
+
+def not_contract_events(judged: Judged) -> list[ItemProblem]:
+    """A problem for every judged event that is not a lifecycle event of a contract."""
+    return [
+        ItemProblem(
+            position,
+            Problem(
+                "type", f"{type(event).__name__} is not a contract's event (import takes {_TAKEN})"
+            ),
+        )
+        for position, event in judged.events
+        if not isinstance(event, CONTRACT_EVENTS)
+    ]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An event its actor would have dead-lettered (``unknown_subscription``,
+    ``subscription_exists``, …); its refusal is recorded as a worker records it."""
+
+    position: int
+    event_id: str
+    reason: str
+    detail: str
+
+
+@dataclass
+class ImportReport:
+    applied: int = 0
+    duplicates: int = 0
+    # Refused by a lifecycle rule (not_monthly, term_ended, …): in the history.
+    ruled: int = 0
+    refused: list[Rejection] = field(default_factory=list)
+    # Follow-up events the handlers asked to publish, not sent.
+    withheld: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.applied + self.duplicates + self.ruled + len(self.refused)
+
+    def merge(self, other: ImportReport) -> None:
+        self.applied += other.applied
+        self.duplicates += other.duplicates
+        self.ruled += other.ruled
+        self.refused.extend(other.refused)
+        self.withheld += other.withheld
+
+
+class ImportFailed(WorkerError):
+    """The import stopped part-way (Redis went away, …). What was applied
+    stays; importing the same file again applies the rest."""
+
+    def __init__(self, detail: str, report: ImportReport) -> None:
+        self.report = report
+        super().__init__(detail)
+
+
+class Withheld:
+    """The publisher an import gives the handlers: it sends nothing, and counts."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def publish_derived(self, events: Iterable[Event]) -> None:
+        n = sum(1 for _ in events)
+        with self._lock:
+            self.count += n
+
+
+def by_subscription(events: Sequence[Item]) -> list[list[Item]]:
+    """The events of each subscription, in the order they apply: its purchases
+    first, then the rest, each in file order; subscriptions in the order the
+    file first names them."""
+    groups: dict[str, tuple[list[Item], list[Item]]] = {}
+    for item in events:
+        event = item[1]
+        purchases, rest = groups.setdefault(getattr(event, "subscription_id", ""), ([], []))
+        (purchases if isinstance(event, SubscriptionPurchased) else rest).append(item)
+    return [purchases + rest for purchases, rest in groups.values()]
+
+
+def apply_groups(
+    groups: Sequence[list[Item]],
+    deps: Deps,
+    threads: int,
+    done: Callable[[int], None] = lambda n: None,
+) -> ImportReport:
+    """Apply every group, ``threads`` at a time; ``done(n)`` after each group."""
+    withheld = deps.publisher if isinstance(deps.publisher, Withheld) else None
+    before = withheld.count if withheld else 0
+    report = ImportReport()
+    threads = max(1, min(threads, len(groups)))
+    with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
+        for part in pool.map(lambda k: _apply(groups[k::threads], deps, done), range(threads)):
+            report.merge(part)
+    report.withheld = (withheld.count - before) if withheld else 0
+    return report
+
+
+def _apply(groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None]) -> ImportReport:
+    report = ImportReport()
+    for group in groups:
+        for position, event in group:
+            try:
+                result = handle(event, queue_of(event), HANDLERS[type(event)], deps)
+            except Rejected as e:
+                detail = str(e).removeprefix(f"{e.reason}: ")
+                report.refused.append(Rejection(position, event.event_id, e.reason.value, detail))
+                continue
+            assert isinstance(result, Applied)
+            if result.duplicate:
+                report.duplicates += 1
+            elif result.entry is not None and result.entry.reason is not None:
+                report.ruled += 1
+            else:
+                report.applied += 1
+        done(len(group))
+    return report
+
+
+def import_events(
+    events: Sequence[Item],
+    make_deps: Callable[[], Deps],
+    *,
+    processes: int,
+    threads: int,
+    done: Callable[[int], None] = lambda n: None,
+) -> ImportReport:
+    """Apply judged lifecycle events, split by subscription over ``processes``
+    forked processes of ``threads`` threads. ``make_deps`` builds each
+    process's handler dependencies (after the fork: its own connections).
+    Raises ``ImportFailed`` if any part stopped."""
+    groups = by_subscription(events)
+    processes = max(1, min(processes, len(groups)))
+    if processes == 1:
+        try:
+            return apply_groups(groups, make_deps(), threads, done)
+        except Exception as e:
+            raise ImportFailed(_said(e), ImportReport()) from e
+    return _in_processes(groups, make_deps, processes, threads, done)
+
+
+def _in_processes(
+    groups: list[list[Item]],
+    make_deps: Callable[[], Deps],
+    processes: int,
+    threads: int,
+    done: Callable[[int], None],
+) -> ImportReport:
+    # Fork: each child inherits its share of the judged events, nothing pickled.
+    ctx = multiprocessing.get_context("fork")
+    counts: Any = ctx.Array("q", processes, lock=False)
+    children = []
+    for k in range(processes):
+        reader, writer = ctx.Pipe(duplex=False)
+        child = ctx.Process(
+            target=_child,
+            args=(groups[k::processes], make_deps, threads, counts, k, writer),
+            daemon=True,
+        )
+        child.start()
+        writer.close()
+        children.append((child, reader))
+    report, failures, shown = ImportReport(), [], 0
+    try:
+        pending = list(children)
+        while pending:
+            for child, reader in list(pending):
+                if reader.poll():
+                    kind, value = reader.recv()
+                    if kind == "ok":
+                        report.merge(value)
+                    else:
+                        report.merge(value[1])
+                        failures.append(value[0])
+                    pending.remove((child, reader))
+                elif not child.is_alive() and not reader.poll():
+                    failures.append(f"import process {child.pid} died ({child.exitcode})")
+                    pending.remove((child, reader))
+            total = sum(counts)
+            if total > shown:
+                done(total - shown)
+                shown = total
+            time.sleep(0.05)
+    finally:
+        for child, _ in children:
+            child.join(timeout=5)
+    if failures:
+        raise ImportFailed("; ".join(dict.fromkeys(failures)), report)
+    return report
+
+
+def _child(
+    groups: list[list[Item]],
+    make_deps: Callable[[], Deps],
+    threads: int,
+    counts: Any,
+    slot: int,
+    out: Any,
+) -> None:
+    lock = threading.Lock()
+
+    def tally(n: int) -> None:
+        with lock:
+            counts[slot] += n
+
+    try:
+        out.send(("ok", apply_groups(groups, make_deps(), threads, tally)))
+    except Exception as e:
+        out.send(("failed", (_said(e), ImportReport())))
+    except BaseException:  # pragma: no cover - a signal: say so, never hang the parent
+        out.send(("failed", (traceback.format_exc(limit=1), ImportReport())))
+    finally:
+        out.close()
+
+
+def _said(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
