@@ -2,9 +2,9 @@
 
 Every change is one optimistic transaction: the facts are read, the new state
 is folded, and the fact, the event's idempotency record and the indexes are
-written together or not at all. A purchase uses WATCH … MULTI/EXEC; a fact
-(the hot path) a read and a commit script that checks the record's version
-(``scripts/commit.lua``), both sent through the process's round trips
+written together or not at all. A purchase and a fact alike are a read and
+a commit script that checks the record's version (``scripts/commit.lua``;
+a new record has none), both sent through the process's round trips
 (``store/roundtrips.py``: a worker's threads share theirs). A concurrent
 writer to the same subscription makes the commit fail and the change is
 recomputed.
@@ -64,30 +64,34 @@ class RedisSubscriptions:
         self._ledger = RedisLedger(client, keys)
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
+        """Create the record; idempotent per ``purchase.event_id``.
+
+        The same two steps as a fact (one read, one commit script that
+        writes only if the record is still absent: its version is still
+        none), through the same round trips, so concurrent purchases share
+        them as cancellations do. Two racing purchases of one id: one
+        commits, the other reads again and meets it."""
         sub_key = self._keys.subscription(purchase.subscription_id)
         bucket, field = self._keys.claim(purchase.event_id)
-        with self._r.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(sub_key, bucket)  # type: ignore[no-untyped-call]
-                    seen = claimed(pipe.hget(bucket, field))
-                    if seen is not None and seen != fingerprint:
-                        raise EventIdReused(purchase.event_id)
-                    existing = pipe.hgetall(sub_key)
-                    if existing:
-                        fields = {text(k): text(v) for k, v in existing.items()}
-                        return self._replayed_purchase(
-                            purchase, codec.load_purchase(purchase.subscription_id, fields)
-                        )
-                    record = project(purchase, [], purchase.occurred_at)
-                    pipe.multi()
-                    pipe.hset(sub_key, mapping=codec.dump_purchase(purchase))
-                    pipe.hset(bucket, field, fingerprint + DONE)
-                    indexes.on_change(pipe, self._keys, None, project(purchase, [], END_OF_TIME))
-                    pipe.execute()
-                    return Applied(record, record.history[0])
-                except redis.WatchError:
-                    continue
+        while True:
+            claim, existing = self._io.run(
+                lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key))
+            )
+            seen = claimed(claim)
+            if seen is not None and seen != fingerprint:
+                raise EventIdReused(purchase.event_id)
+            if existing:
+                fields = {text(k): text(v) for k, v in existing.items()}
+                return self._replayed_purchase(
+                    purchase, codec.load_purchase(purchase.subscription_id, fields)
+                )
+            writes = self._r.pipeline(transaction=False)  # records commands; never executed
+            writes.hset(sub_key, mapping=codec.dump_purchase(purchase))
+            writes.hset(bucket, field, fingerprint + DONE)
+            indexes.on_change(writes, self._keys, None, project(purchase, [], END_OF_TIME))
+            if self._commit(sub_key, "", writes, None):
+                record = project(purchase, [], purchase.occurred_at)
+                return Applied(record, record.history[0])
 
     def _replayed_purchase(self, purchase: Purchase, existing: Purchase) -> Applied:
         if existing.event_id != purchase.event_id:
