@@ -16,6 +16,8 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -75,19 +77,19 @@ def run(args: argparse.Namespace) -> int:
         refuse_reused(publisher(base), judged)
     except Refused as e:
         raise CommandFailed(refusal_text(e.problems, NOTHING)) from None
-    # The summary below says what each event did: no line per event.
-    logging.getLogger("workers.handlers.lifecycle").setLevel(logging.WARNING)
-    logging.getLogger("workers.actors").setLevel(logging.ERROR)
     withheld = Withheld()
-    with Progress(
-        TextColumn("[bold]importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not sys.stderr.isatty(),
-    ) as bar:
+    with (
+        _no_line_per_event(),
+        Progress(
+            TextColumn("[bold]importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not sys.stderr.isatty(),
+        ) as bar,
+    ):
         task = bar.add_task("importing", total=len(judged.events))
         try:
             report = import_events(
@@ -110,6 +112,23 @@ def run(args: argparse.Namespace) -> int:
             "refused (kept as refused events: subcycle dead-letters list):\n  " + "\n  ".join(said)
         )
     return 0
+
+
+@contextmanager
+def _no_line_per_event() -> Iterator[None]:
+    """The summary says what each event did: the handlers' line per event is
+    quieted while the import runs, and the levels are given back after (a
+    test or a library caller goes on with its own)."""
+    quieted = {"workers.handlers.lifecycle": logging.WARNING, "workers.actors": logging.ERROR}
+    loggers = {name: logging.getLogger(name) for name in quieted}
+    before = {name: logger.level for name, logger in loggers.items()}
+    for name, logger in loggers.items():
+        logger.setLevel(quieted[name])
+    try:
+        yield
+    finally:
+        for name, logger in loggers.items():
+            logger.setLevel(before[name])
 
 
 def _summary(report: ImportReport) -> str:
