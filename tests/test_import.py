@@ -315,6 +315,11 @@ def test_the_real_command_splits_over_processes_and_a_second_run_changes_nothing
     assert json.loads(capsys.readouterr().out)["license_type"] == "Cancelled"
 
 
+def _counts(report: ImportReport) -> tuple[object, ...]:
+    refused = sorted(report.refused, key=lambda r: r.position)
+    return report.applied, report.duplicates, report.ruled, report.withheld, refused
+
+
 def stored(client: redis.Redis, prefix: str) -> dict[str, Any]:
     """Every key under ``prefix`` and what it holds (a refusal's time aside)."""
     found: dict[str, Any] = {}
@@ -352,7 +357,7 @@ def test_a_history_loaded_at_once_leaves_the_store_as_event_by_event_does(
     twin = imported(by_event, history, bulk=False)
     bulk = imported(at_once, history, bulk=True)
 
-    assert bulk == twin
+    assert _counts(bulk) == _counts(twin)
     assert stored(client, at_once.settings.key_prefix) == stored(
         client, by_event.settings.key_prefix
     )

@@ -155,16 +155,22 @@ def apply_groups(
     done: Callable[[int], None] = lambda n: None,
     bulk: bool = True,
 ) -> ImportReport:
-    """Apply every group, ``threads`` at a time; ``done(n)`` after each group
-    (after each batch of groups when ``bulk``)."""
+    """Apply every group; ``done(n)`` as they are done. ``bulk``: the
+    histories the store takes at once first, in this thread, then the rest
+    event by event, ``threads`` at a time (all of them when not ``bulk``)."""
     withheld = deps.publisher if isinstance(deps.publisher, Withheld) else None
     before = withheld.count if withheld else 0
     report = ImportReport()
+    if bulk:
+        # Histories loaded at once need no thread of their own (threads cost
+        # a fresh import twice its time: they wait for the GIL between round
+        # trips); the threads go to the histories the store left event by event.
+        groups = _apply_bulk(groups, deps, done, report)
     threads = max(1, min(threads, len(groups)))
-    with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
-        apply = _apply_bulk if bulk else _apply
-        for part in pool.map(lambda k: apply(groups[k::threads], deps, done), range(threads)):
-            report.merge(part)
+    if groups:
+        with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
+            for part in pool.map(lambda k: _apply(groups[k::threads], deps, done), range(threads)):
+                report.merge(part)
     report.withheld = (withheld.count - before) if withheld else 0
     return report
 
@@ -180,21 +186,24 @@ def _apply(groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None]
 
 
 def _apply_bulk(
-    groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None]
-) -> ImportReport:
-    report = ImportReport()
+    groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None], report: ImportReport
+) -> list[list[Item]]:
+    """Load the histories the store takes at once, counted in ``report``;
+    the groups it left, to apply event by event."""
+    left: list[list[Item]] = []
     for start in range(0, len(groups), BATCH):
         batch = groups[start : start + BATCH]
         answers = deps.store.subscriptions.load_histories([_history(g) for g in batch])
+        taken = 0
         for group, outcomes in zip(batch, answers, strict=True):
             if outcomes is None:
-                for position, event in group:
-                    _handled(report, position, event, HANDLERS[type(event)], deps)
+                left.append(group)
                 continue
             for (position, event), outcome in zip(group, outcomes, strict=True):
                 _handled(report, position, event, _replay(outcome), deps)
-        done(sum(len(g) for g in batch))
-    return report
+            taken += len(group)
+        done(taken)
+    return left
 
 
 def _history(group: list[Item]) -> History:
