@@ -11,9 +11,9 @@ worker marks it. Nothing here knows a key name; the store's port does.
   or cancellation racing its purchase waits for it, so applying the
   purchase first is that outcome without the wait; the rest cannot depend
   on order (the store folds facts by ``occurred_at``).
-- **Speed.** Subscriptions are spread over threads (their round trips
-  coalesced, as a worker's threads share theirs) and over processes
-  (forked, each with its own connections).
+- **Speed.** Subscriptions are spread over processes (forked, each with
+  its own connections); those left event by event over threads too
+  (their round trips coalesced, as a worker's threads share theirs).
 - **Bulk.** A new subscription's whole history goes to the store at once
   (``Subscriptions.load_histories``: one commit for all its events, many
   subscriptions per round trip), each event's outcome then handed to what
