@@ -8,7 +8,7 @@ tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from store.otp import Decision, HistoryLine, RequestKind, Status
 from store.otp_rules import CodeState, OtpRules, Verdict
 from store.records import Fact, Purchase, Subscription
 from store.refusals import RefusedEvent
-from store.subscriptions import Applied, ExtraWrites
+from store.subscriptions import Applied, ExtraWrites, History, Outcome
 
 
 class Subscriptions(Protocol):
@@ -34,6 +34,8 @@ class Subscriptions(Protocol):
     ) -> Applied: ...
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None: ...
+
+    def load_histories(self, histories: Sequence[History]) -> list[list[Outcome] | None]: ...
 
 
 class EventLog(Protocol):

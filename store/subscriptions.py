@@ -12,6 +12,7 @@ recomputed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,11 @@ class ExtraWrites:
     commands: tuple[tuple[str, ...], ...]
 
 
+# A subscription's history for ``load_histories``: its id, and its purchases
+# and facts in the order they apply, each with its event's fingerprint.
+History = tuple[str, Sequence[tuple[Purchase | Fact, str]]]
+
+
 @dataclass(frozen=True)
 class Applied:
     """What an event did to a subscription. ``duplicate`` when it was seen
@@ -53,6 +59,11 @@ class Applied:
     entry: HistoryEntry | None
     duplicate: bool = False
     extra_written: bool = False
+
+
+# What an event of a history did: applied (or a duplicate), or the refusal
+# ``purchase`` or ``apply`` would have raised.
+Outcome = Applied | EventIdReused | SubscriptionExists | UnknownSubscription
 
 
 class RedisSubscriptions:
@@ -167,12 +178,128 @@ class RedisSubscriptions:
                     record, record.outcome_of(fact.event_id), extra_written=answer == _WITH_EXTRA
                 )
 
+    def load_histories(self, histories: Sequence[History]) -> list[list[Outcome] | None]:
+        """Whole histories of new subscriptions, each in one commit script
+        (``subcycle import``), with what ``purchase`` and ``apply`` would
+        have done event by event, in order, as each outcome.
+
+        One round trip reads every history's record and claims, one more
+        commits them all. A history is taken only when its record is absent
+        and none of its event ids is claimed; otherwise (an existing record,
+        a replay, a record that appeared before the commit) its answer is
+        None and nothing of it is written: apply it event by event."""
+        reads: list[tuple[str, list[tuple[str, str]]]] = []
+        for sid, items in histories:
+            reads.append(
+                (self._keys.subscription(sid), [self._keys.claim(e.event_id) for e, _ in items])
+            )
+
+        def read(pipe: Any) -> None:
+            for sub_key, claims in reads:
+                pipe.exists(sub_key)
+                for bucket, field in claims:
+                    pipe.hexists(bucket, field)
+
+        replies = iter(self._io.run(read))
+        answers: list[list[Outcome] | None] = []
+        commits: list[tuple[int, str, Any]] = []
+        for k, ((sid, items), (sub_key, claims)) in enumerate(zip(histories, reads, strict=True)):
+            taken = not next(replies)
+            for _ in claims:
+                taken = not next(replies) and taken
+            if not taken:
+                answers.append(None)
+                continue
+            outcomes, writes = self._fold_history(sid, sub_key, items, claims)
+            answers.append(outcomes)
+            if writes is not None:
+                commits.append((k, sub_key, writes))
+        if commits:
+
+            def commit(pipe: Any) -> None:
+                for _k, sub_key, writes in commits:
+                    self._commit_script.queue(pipe, [sub_key], _commit_args("", writes, None))
+
+            for (k, _sub_key, _writes), answer in zip(commits, self._io.run(commit), strict=True):
+                if not int(answer):
+                    answers[k] = None  # the record appeared meanwhile
+        return answers
+
+    def _fold_history(
+        self,
+        sid: str,
+        sub_key: str,
+        items: Sequence[tuple[Purchase | Fact, str]],
+        claims: list[tuple[str, str]],
+    ) -> tuple[list[Outcome], Any]:
+        """``purchase`` and ``apply``, event by event, on a record not yet
+        written: their outcomes and the writes of all their commits at once."""
+        outcomes: list[Outcome] = []
+        writes = _Recorder()
+        fields: dict[str, str] = {}
+        done: dict[str, str] = {}  # the claims this history's commits make
+        known: dict[str, tuple[Fact, str]] = {}
+        bought: Purchase | None = None
+        before: Subscription | None = None
+        watermark = END_OF_TIME
+        commits = 0
+        for (item, fingerprint), (bucket, field) in zip(items, claims, strict=True):
+            seen_claim = done.get(item.event_id)
+            if seen_claim is not None and seen_claim != fingerprint:
+                outcomes.append(EventIdReused(item.event_id))
+                continue
+            if isinstance(item, Purchase):
+                if bought is not None:
+                    if bought.event_id != item.event_id:
+                        outcomes.append(SubscriptionExists(sid))
+                    elif bought != item:
+                        outcomes.append(EventIdReused(item.event_id))
+                    else:
+                        record = _fold(bought, known, watermark)
+                        outcomes.append(Applied(record, record.history[0], duplicate=True))
+                    continue
+                bought = item
+                fields.update(codec.dump_purchase(item))
+                watermark = codec.watermark_of(fields)
+                before = project(item, [], END_OF_TIME)
+                indexes.on_change(writes, self._keys, None, before)
+                record = project(item, [], item.occurred_at)
+                outcomes.append(Applied(record, record.history[0]))
+            else:
+                if bought is None:
+                    outcomes.append(UnknownSubscription(sid))
+                    continue
+                seen = known.get(item.event_id)
+                if seen is not None:
+                    if seen[1] != fingerprint:
+                        outcomes.append(EventIdReused(item.event_id))
+                        continue
+                    record = _fold(bought, known, watermark)
+                    outcomes.append(
+                        Applied(record, record.outcome_of(item.event_id), duplicate=True)
+                    )
+                    continue
+                known[item.event_id] = (item, fingerprint)
+                watermark = max(watermark, item.at)
+                fields[codec.fact_field(item.event_id)] = codec.dump_fact(item, fingerprint)
+                fields[codec.WATERMARK] = codec.dump_time(watermark)
+                after = project(bought, [f for f, _ in known.values()], END_OF_TIME)
+                indexes.on_change(writes, self._keys, before, after)
+                before = after
+                record = _fold(bought, known, watermark)
+                outcomes.append(Applied(record, record.outcome_of(item.event_id)))
+            done[item.event_id] = fingerprint
+            writes.hset(bucket, field, fingerprint + DONE)
+            commits += 1
+        if not commits:
+            return outcomes, None
+        # The version as the event-by-event commits would have left it.
+        fields[codec.VERSION] = str(commits)
+        writes.command_stack.insert(0, ((("HSET", sub_key, *_flat(fields))), {}))
+        return outcomes, writes
+
     def _commit(self, sub_key: str, version: str, writes: Any, extra: ExtraWrites | None) -> int:
-        commands = [command for command, _options in writes.command_stack]
-        args: list[Any] = [version, len(commands)]
-        for command in [*commands, *(extra.commands if extra else ())]:
-            args.append(len(command))
-            args.extend(command)
+        args = _commit_args(version, writes, extra)
         (answer,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, [sub_key], args))
         return int(answer)
 
@@ -189,12 +316,50 @@ class RedisSubscriptions:
         return record
 
 
+class _Recorder:
+    """The commands the index writers give a pipeline, recorded as a redis-py
+    pipeline records them (``command_stack``), without its per-command cost:
+    a history loaded at once records thousands a second. tests/test_import.py
+    proves the keys written the same as event by event."""
+
+    def __init__(self) -> None:
+        self.command_stack: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def hset(self, name: str, key: str, value: Any) -> None:
+        self.command_stack.append((("HSET", name, key, value), {}))
+
+    def hdel(self, name: str, *keys: str) -> None:
+        self.command_stack.append((("HDEL", name, *keys), {}))
+
+    def zadd(self, name: str, mapping: dict[str, Any]) -> None:
+        pairs = [part for member, score in mapping.items() for part in (score, member)]
+        self.command_stack.append((("ZADD", name, *pairs), {}))
+
+    def zrem(self, name: str, *values: str) -> None:
+        self.command_stack.append((("ZREM", name, *values), {}))
+
+
+def _commit_args(version: str, writes: Any, extra: ExtraWrites | None) -> list[Any]:
+    """scripts/commit.lua's arguments for the commands ``writes`` recorded."""
+    commands = [command for command, _options in writes.command_stack]
+    args: list[Any] = [version, len(commands)]
+    for command in [*commands, *(extra.commands if extra else ())]:
+        args.append(len(command))
+        args.extend(command)
+    return args
+
+
+def _flat(fields: dict[str, str]) -> list[str]:
+    return [part for pair in fields.items() for part in pair]
+
+
 def _fold(
     purchase: Purchase,
     known: dict[str, tuple[Fact, str]],
-    fields: dict[str, str],
+    fields: dict[str, str] | datetime,
     at: datetime | None = None,
 ) -> Subscription:
-    as_of = at or codec.watermark_of(fields)
+    """The record as of ``at``, else its watermark (given, or read from its fields)."""
+    as_of = at or (fields if isinstance(fields, datetime) else codec.watermark_of(fields))
     facts = [f for f, _ in known.values() if at is None or f.at <= at]
     return project(purchase, facts, as_of)

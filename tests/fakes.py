@@ -4,7 +4,7 @@ real one (store/lifecycle.py): only the storage is faked."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from store.otp import Decision, HistoryLine, Status
 from store.otp_rules import CodeState, OtpRules, Verdict
 from store.records import Fact, Purchase, Subscription
 from store.refusals import RefusedEvent
-from store.subscriptions import Applied, ExtraWrites
+from store.subscriptions import Applied, ExtraWrites, History, Outcome
 from workers.deps import Deps
 from workers.gateway.base import OutgoingMessage
 from workers.otp import Otp, OtpPolicy
@@ -30,6 +30,9 @@ class FakeSubscriptions:
         self.purchases: dict[str, tuple[Purchase, str]] = {}
         self.facts: dict[str, dict[str, tuple[Fact, str]]] = {}
         self.extra_asked: list[ExtraWrites | None] = []
+
+    def load_histories(self, histories: Sequence[History]) -> list[list[Outcome] | None]:
+        return [None] * len(histories)  # every history event by event
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
         found = self.purchases.get(purchase.subscription_id)

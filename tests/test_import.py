@@ -27,13 +27,17 @@ from workers.importer import ImportReport, Withheld, import_events
 PERIOD = "2026-06"
 
 
-def imported(app: App, events: list[Event], processes: int = 1) -> ImportReport:
-    """What ``subcycle import`` does once the file is judged."""
+def imported(
+    app: App, events: list[Event], processes: int = 1, *, bulk: bool = True
+) -> ImportReport:
+    """What ``subcycle import`` does once the file is judged (``bulk``: whole
+    histories at once, else the twin path, event by event)."""
     return import_events(
         list(enumerate(events, 1)),
         lambda: importer(app.core, Withheld()),
         processes=processes,
         threads=4,
+        bulk=bulk,
     )
 
 
@@ -137,19 +141,20 @@ def worlds(make_app: Callable[..., App], unique: str) -> Callable[[], tuple[App,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(history=histories())
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "event-by-event"])
 def test_importing_a_history_has_the_outcome_of_publishing_it_and_draining(
-    worlds: Callable[[], tuple[App, App]], backend: str, history: list[Event]
+    worlds: Callable[[], tuple[App, App]], backend: str, bulk: bool, history: list[Event]
 ) -> None:
     published, imports = worlds()
     run(published, *history)
     # The real Redis also proves the split over forked processes.
-    report = imported(imports, history, processes=2 if backend == "redis" else 1)
+    report = imported(imports, history, processes=2 if backend == "redis" else 1, bulk=bulk)
 
     assert snapshot(imports, history) == snapshot(published, history)
     assert report.handled == len(history)
     # Importing the file again changes nothing: every event is a duplicate
     # or refused again, as it was.
-    again = imported(imports, history)
+    again = imported(imports, history, bulk=bulk)
     assert again.applied == 0
     assert again.ruled == 0
     assert sorted(r.reason for r in again.refused) == sorted(r.reason for r in report.refused)
@@ -308,3 +313,51 @@ def test_the_real_command_splits_over_processes_and_a_second_run_changes_nothing
     assert "0 applied, 41 duplicate(s)" in capsys.readouterr().out
     assert main(["license", "S3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["license_type"] == "Cancelled"
+
+
+def _counts(report: ImportReport) -> tuple[object, ...]:
+    refused = sorted(report.refused, key=lambda r: r.position)
+    return report.applied, report.duplicates, report.ruled, report.withheld, refused
+
+
+def stored(client: redis.Redis, prefix: str) -> dict[str, Any]:
+    """Every key under ``prefix`` and what it holds (a refusal's time aside)."""
+    found: dict[str, Any] = {}
+    for raw in client.scan_iter(match=f"{prefix}*", count=1000):
+        key = raw.decode()
+        kind = client.type(key).decode()
+        name = key.removeprefix(prefix)
+        if kind == "hash":
+            value: Any = {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
+            if name == "refused":
+                value = {k: {**json.loads(v), "refused_at": None} for k, v in value.items()}
+        elif kind == "zset":
+            value = sorted(client.zrange(key, 0, -1, withscores=name != "refused:by_time"))
+        elif kind == "set":
+            value = sorted(client.smembers(key))
+        elif kind == "list":
+            value = client.lrange(key, 0, -1)
+        else:
+            value = client.get(key)
+        found[name] = (kind, value)
+    return found
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(history=histories())
+def test_a_history_loaded_at_once_leaves_the_store_as_event_by_event_does(
+    worlds: Callable[[], tuple[App, App]], client: redis.Redis, history: list[Event]
+) -> None:
+    by_event, at_once = worlds()
+
+    twin = imported(by_event, history, bulk=False)
+    bulk = imported(at_once, history, bulk=True)
+
+    assert _counts(bulk) == _counts(twin)
+    assert stored(client, at_once.settings.key_prefix) == stored(
+        client, by_event.settings.key_prefix
+    )

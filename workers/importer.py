@@ -11,9 +11,17 @@ worker marks it. Nothing here knows a key name; the store's port does.
   or cancellation racing its purchase waits for it, so applying the
   purchase first is that outcome without the wait; the rest cannot depend
   on order (the store folds facts by ``occurred_at``).
-- **Speed.** Subscriptions are spread over threads (their round trips
-  coalesced, as a worker's threads share theirs) and over processes
-  (forked, each with its own connections).
+- **Speed.** Subscriptions are spread over processes (forked, each with
+  its own connections); those left event by event over threads too
+  (their round trips coalesced, as a worker's threads share theirs).
+- **Bulk.** A new subscription's whole history goes to the store at once
+  (``Subscriptions.load_histories``: one commit for all its events, many
+  subscriptions per round trip), each event's outcome then handed to what
+  follows its handler's commit (its log line, a rule's refusal recorded)
+  and to its actor's refusal recording; a history the store does not take
+  (an existing record, a replay) goes event by event, the twin path
+  (``bulk=False`` sends everything that way; tests/test_import.py proves
+  both have the outcome of publishing and draining).
 - **Follow-ups** a handler would publish are withheld and counted: an
   import of existing contracts sends nothing to anyone.
 """
@@ -37,11 +45,13 @@ from events import (
     SubscriptionPurchased,
     queue_of,
 )
-from store.subscriptions import Applied
+from store.records import Fact, Purchase, purchase_of
+from store.subscriptions import Applied, History, Outcome
 from workers.actors import handle
 from workers.deps import Deps
 from workers.errors import Rejected, WorkerError
-from workers.handlers import HANDLERS
+from workers.handlers import HANDLERS, Handler
+from workers.handlers.lifecycle import changed, purchased
 from workers.ingest import ItemProblem, Judged
 
 # The history of a contract: what an import takes. Ticks, closes, codes and
@@ -54,6 +64,7 @@ CONTRACT_EVENTS: tuple[type[Event], ...] = (
 _TAKEN = ", ".join(t.__name__ for t in CONTRACT_EVENTS)
 
 Item = tuple[int, Event]  # (line, event)
+BATCH = 256  # histories per round trip to the store
 
 
 def not_contract_events(judged: Judged) -> list[ItemProblem]:
@@ -142,38 +153,103 @@ def apply_groups(
     deps: Deps,
     threads: int,
     done: Callable[[int], None] = lambda n: None,
+    bulk: bool = True,
 ) -> ImportReport:
-    """Apply every group, ``threads`` at a time; ``done(n)`` after each group."""
+    """Apply every group; ``done(n)`` as they are done. ``bulk``: the
+    histories the store takes at once first, in this thread, then the rest
+    event by event, ``threads`` at a time (all of them when not ``bulk``)."""
     withheld = deps.publisher if isinstance(deps.publisher, Withheld) else None
     before = withheld.count if withheld else 0
     report = ImportReport()
+    if bulk:
+        # Histories loaded at once need no thread of their own (threads cost
+        # a fresh import twice its time: they wait for the GIL between round
+        # trips); the threads go to the histories the store left event by event.
+        groups = _apply_bulk(groups, deps, done, report)
     threads = max(1, min(threads, len(groups)))
-    with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
-        for part in pool.map(lambda k: _apply(groups[k::threads], deps, done), range(threads)):
-            report.merge(part)
+    if groups:
+        with ThreadPoolExecutor(threads, thread_name_prefix="import") as pool:
+            for part in pool.map(lambda k: _apply(groups[k::threads], deps, done), range(threads)):
+                report.merge(part)
     report.withheld = (withheld.count - before) if withheld else 0
     return report
 
 
 def _apply(groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None]) -> ImportReport:
+    """Event by event, each through its handler: the twin of ``_apply_bulk``."""
     report = ImportReport()
     for group in groups:
         for position, event in group:
-            try:
-                result = handle(event, queue_of(event), HANDLERS[type(event)], deps)
-            except Rejected as e:
-                detail = str(e).removeprefix(f"{e.reason}: ")
-                report.refused.append(Rejection(position, event.event_id, e.reason.value, detail))
-                continue
-            assert isinstance(result, Applied)
-            if result.duplicate:
-                report.duplicates += 1
-            elif result.entry is not None and result.entry.reason is not None:
-                report.ruled += 1
-            else:
-                report.applied += 1
+            _handled(report, position, event, HANDLERS[type(event)], deps)
         done(len(group))
     return report
+
+
+def _apply_bulk(
+    groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None], report: ImportReport
+) -> list[list[Item]]:
+    """Load the histories the store takes at once, counted in ``report``;
+    the groups it left, to apply event by event."""
+    left: list[list[Item]] = []
+    for start in range(0, len(groups), BATCH):
+        batch = groups[start : start + BATCH]
+        answers = deps.store.subscriptions.load_histories([_history(g) for g in batch])
+        taken = 0
+        for group, outcomes in zip(batch, answers, strict=True):
+            if outcomes is None:
+                left.append(group)
+                continue
+            for (position, event), outcome in zip(group, outcomes, strict=True):
+                _handled(report, position, event, _replay(outcome), deps)
+            taken += len(group)
+        done(taken)
+    return left
+
+
+def _history(group: list[Item]) -> History:
+    items: list[tuple[Purchase | Fact, str]] = []
+    for _, event in group:
+        if isinstance(event, SubscriptionPurchased):
+            items.append((purchase_of(event), event.fingerprint()))
+        else:
+            assert isinstance(event, RenewalConsentGiven | CancellationRequested)
+            kind = event.kind if isinstance(event, CancellationRequested) else None
+            fact = Fact(event.event_id, event.type, event.occurred_at, kind)
+            items.append((fact, event.fingerprint()))
+    return getattr(group[0][1], "subscription_id", ""), items
+
+
+def _replay(outcome: Outcome) -> Handler:
+    """A handler whose store call already ran: ``outcome`` is what it did."""
+
+    def handler(event: Event, deps: Deps) -> object:
+        if not isinstance(outcome, Applied):
+            raise outcome
+        if isinstance(event, SubscriptionPurchased):
+            return purchased(event, outcome, deps)
+        assert isinstance(event, RenewalConsentGiven | CancellationRequested)
+        return changed(event, outcome, deps)
+
+    return handler
+
+
+def _handled(
+    report: ImportReport, position: int, event: Event, handler: Handler, deps: Deps
+) -> None:
+    """Hand ``event`` over as its actor would; count what it did."""
+    try:
+        result = handle(event, queue_of(event), handler, deps)
+    except Rejected as e:
+        detail = str(e).removeprefix(f"{e.reason}: ")
+        report.refused.append(Rejection(position, event.event_id, e.reason.value, detail))
+        return
+    assert isinstance(result, Applied)
+    if result.duplicate:
+        report.duplicates += 1
+    elif result.entry is not None and result.entry.reason is not None:
+        report.ruled += 1
+    else:
+        report.applied += 1
 
 
 def import_events(
@@ -183,6 +259,7 @@ def import_events(
     processes: int,
     threads: int,
     done: Callable[[int], None] = lambda n: None,
+    bulk: bool = True,
 ) -> ImportReport:
     """Apply judged lifecycle events, split by subscription over ``processes``
     forked processes of ``threads`` threads. ``make_deps`` builds each
@@ -192,10 +269,10 @@ def import_events(
     processes = max(1, min(processes, len(groups)))
     if processes == 1:
         try:
-            return apply_groups(groups, make_deps(), threads, done)
+            return apply_groups(groups, make_deps(), threads, done, bulk)
         except Exception as e:
             raise ImportFailed(_said(e), ImportReport()) from e
-    return _in_processes(groups, make_deps, processes, threads, done)
+    return _in_processes(groups, make_deps, processes, threads, done, bulk)
 
 
 def _in_processes(
@@ -204,6 +281,7 @@ def _in_processes(
     processes: int,
     threads: int,
     done: Callable[[int], None],
+    bulk: bool,
 ) -> ImportReport:
     # Fork: each child inherits its share of the judged events, nothing pickled.
     ctx = multiprocessing.get_context("fork")
@@ -213,7 +291,7 @@ def _in_processes(
         reader, writer = ctx.Pipe(duplex=False)
         child = ctx.Process(
             target=_child,
-            args=(groups[k::processes], make_deps, threads, counts, k, writer),
+            args=(groups[k::processes], make_deps, threads, counts, k, writer, bulk),
             daemon=True,
         )
         child.start()
@@ -255,6 +333,7 @@ def _child(
     counts: Any,
     slot: int,
     out: Any,
+    bulk: bool,
 ) -> None:
     lock = threading.Lock()
 
@@ -263,7 +342,7 @@ def _child(
             counts[slot] += n
 
     try:
-        out.send(("ok", apply_groups(groups, make_deps(), threads, tally)))
+        out.send(("ok", apply_groups(groups, make_deps(), threads, tally, bulk)))
     except Exception as e:
         out.send(("failed", (_said(e), ImportReport())))
     except BaseException:  # pragma: no cover - a signal: say so, never hang the parent

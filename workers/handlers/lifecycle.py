@@ -24,7 +24,14 @@ log = structlog.get_logger(__name__)
 
 
 def record_purchase(event: SubscriptionPurchased, deps: Deps) -> Applied:
-    applied = deps.store.subscriptions.purchase(purchase_of(event), event.fingerprint())
+    return purchased(
+        event, deps.store.subscriptions.purchase(purchase_of(event), event.fingerprint()), deps
+    )
+
+
+def purchased(event: SubscriptionPurchased, applied: Applied, deps: Deps) -> Applied:
+    """What follows a purchase's commit (``subcycle import`` calls it with a
+    commit of its own, workers/importer.py)."""
     log.info(
         "subscription_purchased",
         subscription_id=event.subscription_id,
@@ -73,6 +80,17 @@ def _apply(
     applied = deps.store.subscriptions.apply(
         subscription_id, fact, event.fingerprint(), deps.settlement()
     )
+    return changed(event, applied, deps)
+
+
+def changed(
+    event: RenewalConsentGiven | CancellationRequested | AnnualTermEnded,
+    applied: Applied,
+    deps: Deps,
+) -> Applied:
+    """What follows a fact's commit: its log line, and a rule's refusal
+    recorded (``subcycle import`` calls it with a commit of its own)."""
+    subscription_id = event.subscription_id
     entry = applied.entry
     outcome = entry.outcome if entry else "applied"
     log.info(
