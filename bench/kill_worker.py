@@ -46,18 +46,16 @@ sys.path.insert(0, str(ROOT))
 
 from events import JST, Event, parse_event  # noqa: E402
 from store.connection import connect  # noqa: E402
-from store.errors import PeriodNotClosed  # noqa: E402
-from subcycle.bootstrap import App, build  # noqa: E402
+from subcycle.bootstrap import build  # noqa: E402
 from subcycle.settings import Settings  # noqa: E402
-from subcycle.status import queue_depths  # noqa: E402
 from tests.conftest import delete_prefixed  # noqa: E402
+from tests.mixed_run import PERIODS, closed, settled  # noqa: E402
 from tests.processes import kill_group, start_worker, stop, wait_for  # noqa: E402
 from workers.gateway.outbox import OutboxGateway  # noqa: E402
 from workers.transport.broker import BrokerSettings  # noqa: E402
 from workers.transport.keys import QueueKeys  # noqa: E402
 
 URL = os.environ.get("SUBCYCLE_REDIS_URL", "redis://127.0.0.1:6379/0")
-PERIODS = ["2026-04", "2026-05", "2026-06", "2026-07"]
 
 
 def monthly(i: int) -> dict[str, object]:
@@ -154,23 +152,6 @@ def expected_charges(args: argparse.Namespace) -> dict[str, int]:
         for month in range(first, last + 1):
             per[f"2026-{month:02d}"] += 1
     return per
-
-
-def settled(app: App) -> bool:
-    rows = queue_depths(app.core)
-    keys = QueueKeys(app.settings.queue_namespace)
-    return all(r.ready == 0 and r.delayed == 0 and r.in_progress == 0 for r in rows) and all(
-        app.client.hlen(keys.messages(r.queue)) == 0 for r in rows
-    )
-
-
-def closed(app: App) -> bool:
-    for period in PERIODS:
-        try:
-            next(iter(app.store.ledger.charges(period)), None)
-        except PeriodNotClosed:
-            return False
-    return True
 
 
 def main() -> int:
