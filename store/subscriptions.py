@@ -85,14 +85,8 @@ class RedisSubscriptions:
         sub_key = self._keys.subscription(purchase.subscription_id)
         bucket, field = self._keys.claim(purchase.event_id)
         while True:
-            claim, existing = self._io.run(
-                lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key))
-            )
-            seen = claimed(claim)
-            if seen is not None and seen != fingerprint:
-                raise EventIdReused(purchase.event_id)
-            if existing:
-                fields = {text(k): text(v) for k, v in existing.items()}
+            fields = self._read(sub_key, purchase.event_id, fingerprint)
+            if fields:
                 return self._replayed_purchase(
                     purchase, codec.load_purchase(purchase.subscription_id, fields)
                 )
@@ -135,15 +129,9 @@ class RedisSubscriptions:
         sub_key = self._keys.subscription(subscription_id)
         bucket, field = self._keys.claim(fact.event_id)
         while True:
-            claim, raw = self._io.run(
-                lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key))
-            )
-            seen_claim = claimed(claim)
-            if seen_claim is not None and seen_claim != fingerprint:
-                raise EventIdReused(fact.event_id)
-            if not raw:
+            fields = self._read(sub_key, fact.event_id, fingerprint)
+            if not fields:
                 raise UnknownSubscription(subscription_id)
-            fields = {text(k): text(v) for k, v in raw.items()}
             purchase = codec.load_purchase(subscription_id, fields)
             known = codec.facts_of(fields)
             seen = known.get(fact.event_id)
@@ -297,6 +285,16 @@ class RedisSubscriptions:
         fields[codec.VERSION] = str(commits)
         writes.command_stack.insert(0, ((("HSET", sub_key, *_flat(fields))), {}))
         return outcomes, writes
+
+    def _read(self, sub_key: str, event_id: str, fingerprint: str) -> dict[str, str]:
+        """The record's fields ({} when absent), read with the event's claim in
+        one round trip; an id claimed with other content is refused."""
+        bucket, field = self._keys.claim(event_id)
+        claim, raw = self._io.run(lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key)))
+        seen = claimed(claim)
+        if seen is not None and seen != fingerprint:
+            raise EventIdReused(event_id)
+        return {text(k): text(v) for k, v in raw.items()}
 
     def _commit(self, sub_key: str, version: str, writes: Any, extra: ExtraWrites | None) -> int:
         args = _commit_args(version, writes, extra)
