@@ -22,7 +22,9 @@ from subcycle.bootstrap import App, importer
 from subcycle.cli import main
 from subcycle.views import license_json
 from tests.support import cancellation, consent, open_on, purchase, run
-from workers.importer import ImportReport, Withheld, import_events
+from subcycle.commands.publish import line_named
+from workers.import_run import Target, import_lines
+from workers.importer import ImportReport, Withheld
 
 PERIOD = "2026-06"
 
@@ -30,15 +32,28 @@ PERIOD = "2026-06"
 def imported(
     app: App, events: list[Event], processes: int = 1, *, bulk: bool = True
 ) -> ImportReport:
-    """What ``subcycle import`` does once the file is judged (``bulk``: whole
-    histories at once, else the twin path, event by event)."""
-    return import_events(
-        list(enumerate(events, 1)),
-        lambda: importer(app.core, Withheld()),
+    """What ``subcycle import`` does with a file of ``events`` (``bulk``:
+    whole histories at once, else the twin path, event by event)."""
+    return import_lines(
+        numbered(lines(*events)),
+        into(app),
+        line_named,
         processes=processes,
         threads=4,
         bulk=bulk,
     )
+
+
+def into(app: App) -> Target:
+    return Target(
+        open=lambda: None,
+        claims=lambda: app.publisher,
+        deps=lambda: importer(app.core, Withheld()),
+    )
+
+
+def numbered(text: str) -> list[tuple[int, str]]:
+    return [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def close(app: App) -> list[tuple[str, str, int]]:

@@ -11,9 +11,10 @@ worker marks it. Nothing here knows a key name; the store's port does.
   or cancellation racing its purchase waits for it, so applying the
   purchase first is that outcome without the wait; the rest cannot depend
   on order (the store folds facts by ``occurred_at``).
-- **Speed.** Subscriptions are spread over processes (forked, each with
-  its own connections); those left event by event over threads too
-  (their round trips coalesced, as a worker's threads share theirs).
+- **Speed.** ``subcycle import`` spreads subscriptions over processes
+  (workers/import_run.py); in each, those left event by event go over
+  threads too (their round trips coalesced, as a worker's threads share
+  theirs).
 - **Bulk.** A new subscription's whole history goes to the store at once
   (``Subscriptions.load_histories``: one commit for all its events, many
   subscriptions per round trip), each event's outcome then handed to what
@@ -28,14 +29,10 @@ worker marks it. Nothing here knows a key name; the store's port does.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
-import time
-import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from events import (
     CancellationRequested,
@@ -250,106 +247,3 @@ def _handled(
         report.ruled += 1
     else:
         report.applied += 1
-
-
-def import_events(
-    events: Sequence[Item],
-    make_deps: Callable[[], Deps],
-    *,
-    processes: int,
-    threads: int,
-    done: Callable[[int], None] = lambda n: None,
-    bulk: bool = True,
-) -> ImportReport:
-    """Apply judged lifecycle events, split by subscription over ``processes``
-    forked processes of ``threads`` threads. ``make_deps`` builds each
-    process's handler dependencies (after the fork: its own connections).
-    Raises ``ImportFailed`` if any part stopped."""
-    groups = by_subscription(events)
-    processes = max(1, min(processes, len(groups)))
-    if processes == 1:
-        try:
-            return apply_groups(groups, make_deps(), threads, done, bulk)
-        except Exception as e:
-            raise ImportFailed(_said(e), ImportReport()) from e
-    return _in_processes(groups, make_deps, processes, threads, done, bulk)
-
-
-def _in_processes(
-    groups: list[list[Item]],
-    make_deps: Callable[[], Deps],
-    processes: int,
-    threads: int,
-    done: Callable[[int], None],
-    bulk: bool,
-) -> ImportReport:
-    # Fork: each child inherits its share of the judged events, nothing pickled.
-    ctx = multiprocessing.get_context("fork")
-    counts: Any = ctx.Array("q", processes, lock=False)
-    children = []
-    for k in range(processes):
-        reader, writer = ctx.Pipe(duplex=False)
-        child = ctx.Process(
-            target=_child,
-            args=(groups[k::processes], make_deps, threads, counts, k, writer, bulk),
-            daemon=True,
-        )
-        child.start()
-        writer.close()
-        children.append((child, reader))
-    report, failures, shown = ImportReport(), [], 0
-    try:
-        pending = list(children)
-        while pending:
-            for child, reader in list(pending):
-                if reader.poll():
-                    kind, value = reader.recv()
-                    if kind == "ok":
-                        report.merge(value)
-                    else:
-                        report.merge(value[1])
-                        failures.append(value[0])
-                    pending.remove((child, reader))
-                elif not child.is_alive() and not reader.poll():
-                    failures.append(f"import process {child.pid} died ({child.exitcode})")
-                    pending.remove((child, reader))
-            total = sum(counts)
-            if total > shown:
-                done(total - shown)
-                shown = total
-            time.sleep(0.05)
-    finally:
-        for child, _ in children:
-            child.join(timeout=5)
-    if failures:
-        raise ImportFailed("; ".join(dict.fromkeys(failures)), report)
-    return report
-
-
-def _child(
-    groups: list[list[Item]],
-    make_deps: Callable[[], Deps],
-    threads: int,
-    counts: Any,
-    slot: int,
-    out: Any,
-    bulk: bool,
-) -> None:
-    lock = threading.Lock()
-
-    def tally(n: int) -> None:
-        with lock:
-            counts[slot] += n
-
-    try:
-        out.send(("ok", apply_groups(groups, make_deps(), threads, tally, bulk)))
-    except Exception as e:
-        out.send(("failed", (_said(e), ImportReport())))
-    except BaseException:  # pragma: no cover - a signal: say so, never hang the parent
-        out.send(("failed", (traceback.format_exc(limit=1), ImportReport())))
-    finally:
-        out.close()
-
-
-def _said(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"

@@ -10,7 +10,7 @@ door words its own way (``line 3`` for a file, ``index 2`` for the API).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,32 +53,52 @@ class Refused(Exception):
 def judge(items: Sequence[tuple[int, object]], where: Where) -> Judged:
     """Judge ``(position, item)`` pairs: an item is JSON text, or an object
     already read strictly (``events.read_json``)."""
+    return refuse_repeats(parse_items(items), where)
+
+
+def parse_items(items: Iterable[tuple[int, object]]) -> Judged:
+    """Each item read and judged by the models, by itself: the first half of
+    ``judge`` (``subcycle import`` runs it where the events will apply)."""
     judged = Judged()
-    first: dict[str, tuple[int, Event]] = {}
     for position, item in items:
         try:
             raw = read_json(item) if isinstance(item, str | bytes) else item
-            event = parse_upstream(raw)
+            judged.events.append((position, parse_upstream(raw)))
         except InvalidEvent as e:
             judged.problems += [ItemProblem(position, p, e.reason) for p in e.problems]
-            continue
+    return judged
+
+
+def refuse_repeats(parsed: Judged, where: Where) -> Judged:
+    """The second half of ``judge``: an id that an earlier item (in position
+    order) used with other content is refused, naming that item; the same
+    event given twice stays, as a duplicate."""
+    judged = Judged(problems=list(parsed.problems))
+    first: dict[str, tuple[int, Event]] = {}
+    repeats = False
+    for position, event in parsed.events:
         earlier = first.setdefault(event.event_id, (position, event))
         # Fingerprints only for an id seen twice: most batches repeat none.
         if earlier[1] is not event and earlier[1].fingerprint() != event.fingerprint():
-            judged.problems.append(
-                ItemProblem(
-                    position,
-                    Problem(
-                        "event_id",
-                        f"{Reason.EVENT_ID_REUSED} ({where(earlier[0])} has "
-                        f"{event.event_id!r} with another payload)",
-                    ),
-                    Reason.EVENT_ID_REUSED,
-                )
-            )
+            judged.problems.append(repeated(position, event.event_id, earlier[0], where))
+            repeats = True
             continue
         judged.events.append((position, event))
+    if repeats:  # an item has parse problems or a repeat, never both
+        judged.problems.sort(key=lambda p: p.position)
     return judged
+
+
+def repeated(position: int, event_id: str, first: int, where: Where) -> ItemProblem:
+    """The item at ``position`` uses the id of the one at ``first`` with other content."""
+    return ItemProblem(
+        position,
+        Problem(
+            "event_id",
+            f"{Reason.EVENT_ID_REUSED} ({where(first)} has {event_id!r} with another payload)",
+        ),
+        Reason.EVENT_ID_REUSED,
+    )
 
 
 def publish_all(publisher: Publisher, judged: Judged) -> PublishResult:
@@ -105,11 +125,15 @@ class Claims(Protocol):
 def refuse_reused(claims: Claims, judged: Judged) -> None:
     """Raise ``Refused`` naming every item whose id was published (or
     imported) before with other content."""
-    reused = claims.reused_ids(judged.only)
-    if reused:
-        raise Refused(
-            [_reused(position, e.event_id) for position, e in judged.events if e.event_id in reused]
-        )
+    problems = reused(claims, judged.events)
+    if problems:
+        raise Refused(problems)
+
+
+def reused(claims: Claims, events: Sequence[tuple[int, Event]]) -> list[ItemProblem]:
+    """A problem for every item whose id was published before with other content."""
+    found = claims.reused_ids([e for _, e in events])
+    return [_reused(position, e.event_id) for position, e in events if e.event_id in found]
 
 
 def _reused(position: int, event_id: str) -> ItemProblem:

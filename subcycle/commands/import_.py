@@ -5,7 +5,8 @@ The file is judged as ``publish`` judges it (the same lines, fields and
 words); events other than a contract's purchases, renewal consents and
 cancellations are refused naming their line; any problem, and nothing is
 imported. Then every event goes through the handler its worker would run
-(workers/importer.py), so the outcome is that of publishing and draining;
+(workers/importer.py), so the outcome is that of publishing and draining.
+Each process judges the lines it will apply (workers/import_run.py);
 an event id imported is done, and importing or publishing it again is a
 duplicate. Follow-ups are withheld: an import sends no message.
 """
@@ -30,17 +31,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from subcycle.bootstrap import importer, publisher
+from subcycle.bootstrap import Core, importer, publisher
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
 from subcycle.commands.publish import line_named, read_lines, refusal_text
-from workers.importer import (
-    ImportFailed,
-    ImportReport,
-    Withheld,
-    import_events,
-    not_contract_events,
-)
-from workers.ingest import Refused, judge, refuse_reused
+from workers.import_run import Target, import_lines
+from workers.importer import ImportFailed, ImportReport, Withheld
+from workers.ingest import Refused
 
 NOTHING = "nothing imported"
 THREADS = 16
@@ -68,20 +64,18 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.processes < 1 or args.threads < 1:
         raise UsageError("--processes and --threads must be at least 1")
-    judged = judge(read_lines(args.file, NOTHING), line_named)
-    problems = sorted(judged.problems + not_contract_events(judged), key=lambda p: p.position)
-    if problems:
-        raise CommandFailed(refusal_text(problems, NOTHING))
-    base = open_core(args)
-    try:
-        refuse_reused(publisher(base), judged)
-    except Refused as e:
-        raise CommandFailed(refusal_text(e.problems, NOTHING)) from None
+    lines = read_lines(args.file, NOTHING)
+    store = _Store(args)
     withheld = Withheld()
+    target = Target(
+        open=store.open,
+        claims=lambda: publisher(store.open()),
+        deps=lambda: importer(store.open(), withheld),
+    )
     with (
         _no_line_per_event(),
         Progress(
-            TextColumn("[bold]importing"),
+            TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -90,15 +84,25 @@ def run(args: argparse.Namespace) -> int:
             disable=not sys.stderr.isatty(),
         ) as bar,
     ):
-        task = bar.add_task("importing", total=len(judged.events))
+        checking = bar.add_task("checking", total=len(lines))
+        importing = bar.add_task("importing", total=len(lines), start=False)
+
+        def applied(n: int) -> None:
+            bar.start_task(importing)
+            bar.advance(importing, n)
+
         try:
-            report = import_events(
-                judged.events,
-                lambda: importer(base, withheld),
+            report = import_lines(
+                lines,
+                target,
+                line_named,
                 processes=args.processes,
                 threads=args.threads,
-                done=lambda n: bar.advance(task, n),
+                checked=lambda n: bar.advance(checking, n),
+                done=applied,
             )
+        except Refused as e:
+            raise CommandFailed(refusal_text(e.problems, NOTHING)) from None
         except ImportFailed as e:
             raise CommandFailed(
                 f"import stopped ({e}) after {e.report.handled} event(s); what was applied "
@@ -112,6 +116,23 @@ def run(args: argparse.Namespace) -> int:
             "refused (kept as refused events: subcycle dead-letters list):\n  " + "\n  ".join(said)
         )
     return 0
+
+
+class _Store:
+    """The store, opened (and, in production, checked) on first use in each
+    process: by the parent once the file has passed, so a bad file is named
+    whether or not Redis answers; by each importing process after its fork,
+    on connections of its own."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._core: Core | None = None
+        self._pid = 0
+
+    def open(self) -> Core:
+        if self._core is None or self._pid != os.getpid():
+            self._core, self._pid = open_core(self._args), os.getpid()
+        return self._core
 
 
 @contextmanager
