@@ -33,6 +33,7 @@ from store.text import text
 
 _WITH_EXTRA = 2  # scripts/commit.lua: applied, and every extra write ran
 _COMMIT = script("commit")
+_LOAD = script("load")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class RedisSubscriptions:
         self._keys = keys
         self._io = io if io is not None else Pipelined(client)
         self._commit_script = self._io.script(_COMMIT)
+        self._load_script = self._io.script(_LOAD)
         self._ledger = RedisLedger(client, keys)
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
@@ -167,51 +169,30 @@ class RedisSubscriptions:
                 )
 
     def load_histories(self, histories: Sequence[History]) -> list[list[Outcome] | None]:
-        """Whole histories of new subscriptions, each in one commit script
-        (``subcycle import``), with what ``purchase`` and ``apply`` would
-        have done event by event, in order, as each outcome.
+        """Whole histories of new subscriptions (``subcycle import``), with
+        what ``purchase`` and ``apply`` would have done event by event, in
+        order, as each outcome.
 
-        One round trip reads every history's record and claims, one more
-        commits them all. A history is taken only when its record is absent
-        and none of its event ids is claimed; otherwise (an existing record,
-        a replay, a record that appeared before the commit) its answer is
-        None and nothing of it is written: apply it event by event."""
-        reads: list[tuple[str, list[tuple[str, str]]]] = []
+        Each history is folded here as one commit of all its events; one
+        script call (``scripts/load.lua``) then writes every history whose
+        record is absent and none of whose event ids is claimed. The others
+        (an existing record, a replay) answer None, nothing of them
+        written: apply them event by event."""
+        folded: list[list[Outcome] | None] = []
+        args: list[Any] = []
         for sid, items in histories:
-            reads.append(
-                (self._keys.subscription(sid), [self._keys.claim(e.event_id) for e, _ in items])
-            )
-
-        def read(pipe: Any) -> None:
-            for sub_key, claims in reads:
-                pipe.exists(sub_key)
-                for bucket, field in claims:
-                    pipe.hexists(bucket, field)
-
-        replies = iter(self._io.run(read))
-        answers: list[list[Outcome] | None] = []
-        commits: list[tuple[int, str, Any]] = []
-        for k, ((sid, items), (sub_key, claims)) in enumerate(zip(histories, reads, strict=True)):
-            taken = not next(replies)
-            for _ in claims:
-                taken = not next(replies) and taken
-            if not taken:
-                answers.append(None)
-                continue
+            sub_key = self._keys.subscription(sid)
+            claims = [self._keys.claim(e.event_id) for e, _ in items]
             outcomes, writes = self._fold_history(sid, sub_key, items, claims)
-            answers.append(outcomes)
-            if writes is not None:
-                commits.append((k, sub_key, writes))
-        if commits:
-
-            def commit(pipe: Any) -> None:
-                for _k, sub_key, writes in commits:
-                    self._commit_script.queue(pipe, [sub_key], _commit_args("", writes, None))
-
-            for (k, _sub_key, _writes), answer in zip(commits, self._io.run(commit), strict=True):
-                if not int(answer):
-                    answers[k] = None  # the record appeared meanwhile
-        return answers
+            folded.append(outcomes)
+            args += [sub_key, len(claims), *(part for claim in claims for part in claim)]
+            commands = [] if writes is None else writes.command_stack
+            args.append(len(commands))
+            for command, _options in commands:
+                args.append(len(command))
+                args.extend(command)
+        (taken,) = self._io.run(lambda pipe: self._load_script.queue(pipe, [], args))
+        return [outcomes if int(t) else None for outcomes, t in zip(folded, taken, strict=True)]
 
     def _fold_history(
         self,
