@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from events import JST, BillingCycleClosed, Event
 from subcycle.bootstrap import App, importer
 from subcycle.cli import main
+from subcycle.commands.publish import line_named
 from subcycle.views import license_json
 from tests.support import cancellation, consent, open_on, purchase, run
-from subcycle.commands.publish import line_named
 from workers.import_run import Target, import_lines
 from workers.importer import ImportReport, Withheld
 
