@@ -16,14 +16,14 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from subcycle.bootstrap import App, build, importer
+from subcycle.bootstrap import build
 from subcycle.commands.publish import line_named
 from subcycle.settings import Settings
 from tests.conftest import Clock, delete_prefixed, real_redis_or_skip
 from tests.support import purchase
-from tests.test_import import numbered, stored
+from tests.test_import import into, numbered, stored
 from workers.import_run import Target, import_lines, share_of, share_of_line
-from workers.importer import ImportReport, Withheld
+from workers.importer import ImportReport
 from workers.ingest import Refused
 
 SUBSCRIPTIONS = [f"S{k}" for k in range(5)]
@@ -123,14 +123,6 @@ def test_an_id_two_subscriptions_use_is_refused_naming_the_first_line() -> None:
 
 
 # The store, with each step for real --------------------------------------------
-
-
-def into(app: App) -> Target:
-    return Target(
-        open=lambda: None,
-        claims=lambda: app.publisher,
-        deps=lambda: importer(app.core, Withheld()),
-    )
 
 
 def counts(report: ImportReport) -> tuple[object, ...]:
