@@ -178,12 +178,19 @@ class _Shares:
         # Fork: each child inherits the lines and their shares, nothing pickled.
         for k in range(processes):
             mine, theirs = ctx.Pipe()
-            child = ctx.Process(
-                target=_share,
-                args=(k, processes, lines, shares, target, where, threads, bulk, theirs),
-                kwargs={"checked": self._checked, "applied": self._applied},
-                daemon=True,
+            job = _Job(
+                k,
+                processes,
+                lines,
+                shares,
+                target,
+                where,
+                threads,
+                bulk,
+                self._checked,
+                self._applied,
             )
+            child = ctx.Process(target=_share, args=(job, theirs), daemon=True)
             child.start()
             theirs.close()
             self._children.append((child, mine))
@@ -337,22 +344,25 @@ def _position(problem: ItemProblem) -> int:
 # --- a share's process ---------------------------------------------------------
 
 
-def _share(
-    k: int,
-    n: int,
-    lines: Sequence[Line],
-    shares: bytes,
-    target: Target,
-    where: Where,
-    threads: int,
-    bulk: bool,
-    conn: Any,
-    *,
-    checked: Any,
-    applied: Any,
-) -> None:
+@dataclass(frozen=True)
+class _Job:
+    """What a share's process is given at its fork."""
+
+    k: int  # its share
+    n: int  # of so many
+    lines: Sequence[Line]
+    shares: bytes  # each line's share, by its text
+    target: Target
+    where: Where
+    threads: int
+    bulk: bool
+    checked: Any  # the shared counters of lines judged
+    applied: Any  # and of events applied
+
+
+def _share(job: _Job, conn: Any) -> None:
     try:
-        _steps(k, n, lines, shares, target, where, threads, bulk, conn, checked, applied)
+        _steps(job, conn)
     except _Stopped:
         pass
     except Exception as e:
@@ -374,21 +384,10 @@ def _next(conn: Any, step: str) -> tuple[Any, ...]:
     return message
 
 
-def _steps(
-    k: int,
-    n: int,
-    lines: Sequence[Line],
-    shares: bytes,
-    target: Target,
-    where: Where,
-    threads: int,
-    bulk: bool,
-    conn: Any,
-    checked: Any,
-    applied: Any,
-) -> None:
-    own = (line for line, share in zip(lines, shares, strict=True) if share == k)
-    parsed = parse_items(_counted(own, checked, k))
+def _steps(job: _Job, conn: Any) -> None:
+    k, n = job.k, job.n
+    own = (line for line, share in zip(job.lines, job.shares, strict=True) if share == k)
+    parsed = parse_items(_counted(own, job.checked, k))
     mine: list[tuple[int, Event]] = []
     wrong: list[tuple[int, Event]] = []
     for item in parsed.events:
@@ -397,7 +396,7 @@ def _steps(
 
     _, passed_on, in_two = _next(conn, "judge")
     events = sorted(mine + passed_on, key=lambda item: item[0]) if passed_on else mine
-    judged = refuse_repeats(Judged(events, parsed.problems), where)
+    judged = refuse_repeats(Judged(events, parsed.problems), job.where)
     problems = sorted(judged.problems + not_contract_events(judged), key=_position)
     occurrences = [
         _Occurrence(p, e.event_id, e.fingerprint(), not_contract_events(Judged([(p, e)])))
@@ -407,7 +406,7 @@ def _steps(
     conn.send(("judged", (problems, occurrences)))
 
     _next(conn, "claims")
-    conn.send(("reused", reused(target.claims(), judged.events)))
+    conn.send(("reused", reused(job.target.claims(), judged.events)))
 
     _next(conn, "apply")
 
@@ -415,11 +414,11 @@ def _steps(
 
     def tally(count: int) -> None:
         with lock:
-            applied[k] += count
+            job.applied[k] += count
 
     groups = by_subscription(judged.events)
     del parsed, mine, events, judged  # what applies is in the groups
-    conn.send(("applied", apply_groups(groups, target.deps(), threads, tally, bulk)))
+    conn.send(("applied", apply_groups(groups, job.target.deps(), job.threads, tally, job.bulk)))
 
 
 def _counted(lines: Iterable[Line], counts: Any, k: int, every: int = 1024) -> Iterable[Line]:
