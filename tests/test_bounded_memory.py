@@ -102,14 +102,16 @@ def test_ten_thousand_login_attempts_for_strangers_leave_nothing_once_they_expir
     # -2: expired meanwhile; -1 (no expiry) or longer than an attempt: unbounded.
     unbounded = [k for k, t in ttls.items() if (t == -1 or t > lifetime) and k not in refusal_keys]
     assert unbounded == []
-    peak = memory_of(app.client, attempt_keys)
 
     time.sleep(lifetime / 1000 + 1.5)
     left = [k for k in keys_under(app.client, prefix) if k not in kept]
     # Only the refused registrations' record remains (kept for its retention).
     assert set(left) <= refusal_keys
     assert len(app.store.refusals.list("otp")) == 100
-    assert memory_of(app.client, left) < max(peak // 10, 64_000)
+    # What is left is the 100 refusals' worth (about 780 bytes each on Redis
+    # 7), whatever the 10,000 attempts cost. Not a fraction of the attempts'
+    # peak: on a slow machine the oldest attempts expire before it is taken.
+    assert memory_of(app.client, left) < 100 * 1_500
 
 
 def test_refused_events_older_than_the_retention_are_dropped_as_new_ones_come(
