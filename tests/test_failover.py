@@ -7,14 +7,18 @@ is ``bench/failover.py``."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import redis
 
+from events import JST
+from events.reasons import Reason
 from store.connection import connect
+from store.refusals import RefusedEvent
 from tests.failover import run
-from tests.mixed_run import Mix
+from tests.mixed_run import Effects, Mix
 from tests.sentinel_support import Sentinels
 from workers.transport.coalesce import Coalescer
 
@@ -67,9 +71,22 @@ def test_after_a_failover_under_load_everything_continues_and_nothing_doubles(
     assert figures.lease_holders_after == 1, report
     assert figures.lease_renewed_after, report
     assert figures.consumed_after > 0, report
-    # and every effect happened exactly once
+    # and nothing took effect twice
     assert figures.events >= 2_000, report
-    assert not figures.failures, report
+    assert not figures.effects.doubled, report
+    # and every effect happened exactly once, but for what SUBCYCLE_DURABILITY=memory
+    # does not promise (SPEC 14: a crash can lose about the last second). Redis
+    # replicates asynchronously: a worker's commit the dead primary had not yet
+    # sent its replica is lost, and the message's ack, retried until Redis
+    # answers, is taken by the new primary (seen once in CI: one purchase of
+    # 2,019). That shows only as the subscription missing, its follow-ups
+    # refused as unknown to it; the test with replica durability below and
+    # bench/failover.py show how often (README, "Scale-out").
+    if figures.effects.lost:
+        assert len(figures.effects.lost) <= 5, report
+        assert figures.effects.only_lost_purchases(), report
+    else:
+        assert not figures.failures, report
 
 
 def test_with_replica_durability_every_acknowledged_event_takes_effect_exactly_once(
@@ -90,3 +107,25 @@ def test_with_replica_durability_every_acknowledged_event_takes_effect_exactly_o
     assert figures.old_primary_back_s > 0, report
     assert figures.lease_holders_after == 1, report
     assert not figures.failures, report
+
+
+def test_a_lost_purchase_explains_only_refusals_of_its_own_follow_ups() -> None:
+    def refusal(subscription_id: str, reason: Reason = Reason.UNKNOWN_SUBSCRIPTION) -> RefusedEvent:
+        return RefusedEvent(
+            refusal_id=f"consent-{subscription_id}",
+            event_id=f"consent-{subscription_id}",
+            type="RenewalConsentGiven",
+            queue="lifecycle",
+            reason=reason,
+            detail=f"no subscription {subscription_id!r}",
+            refused_at=datetime(2026, 12, 2, tzinfo=JST),
+            payload={"subscription_id": subscription_id},
+        )
+
+    assert Effects(lost=["A15"], refused=[refusal("A15")]).only_lost_purchases()
+    assert not Effects(lost=["A15"], refused=[refusal("A16")]).only_lost_purchases()
+    assert not Effects(
+        lost=["A15"], refused=[refusal("A15", Reason.TERM_ENDED)]
+    ).only_lost_purchases()
+    doubled = ["charges 2026-05 charged twice: 1 != 0"]
+    assert not Effects(lost=["A15"], doubled=doubled).only_lost_purchases()
