@@ -175,10 +175,13 @@ class RedisSubscriptions:
 
         Each history is folded here as one commit of all its events; one
         script call (``scripts/load.lua``) then writes every history whose
-        record is absent and none of whose event ids is claimed. The others
-        (an existing record, a replay) answer None, nothing of them
-        written: apply them event by event."""
-        folded: list[list[Outcome] | None] = []
+        record is absent and none of whose event ids is claimed. A history
+        the store already holds whole (the same file imported again) has
+        its duplicates answered from the record that call read back. The
+        others (an existing record with events it lacks, an id claimed
+        before) answer None, nothing of them written: apply them event by
+        event."""
+        folded: list[list[Outcome]] = []
         args: list[Any] = []
         for sid, items in histories:
             sub_key = self._keys.subscription(sid)
@@ -191,8 +194,14 @@ class RedisSubscriptions:
             for command, _options in commands:
                 args.append(len(command))
                 args.extend(command)
-        (taken,) = self._io.run(lambda pipe: self._load_script.queue(pipe, [], args))
-        return [outcomes if int(t) else None for outcomes, t in zip(folded, taken, strict=True)]
+        (answers,) = self._io.run(lambda pipe: self._load_script.queue(pipe, [], args))
+        taken: list[list[Outcome] | None] = []
+        for history, outcomes, answer in zip(histories, folded, answers, strict=True):
+            if isinstance(answer, list):  # its record exists: [claims, fields]
+                taken.append(_replayed(history, *answer))
+            else:
+                taken.append(outcomes if answer else None)
+        return taken
 
     def _fold_history(
         self,
@@ -326,6 +335,35 @@ def _commit_args(version: str, writes: Any, extra: ExtraWrites | None) -> list[A
         args.append(len(command))
         args.extend(command)
     return args
+
+
+def _replayed(history: History, claims: list[Any], raw: list[Any]) -> list[Outcome] | None:
+    """The outcomes of ``history`` as duplicates, each as ``purchase`` or
+    ``apply`` answers one, when its record (its flat ``raw`` fields) holds
+    every one of its events, each claimed done with the same fingerprint;
+    else None (event by event tells what each does)."""
+    sid, items = history
+    for claim, (_, fingerprint) in zip(claims, items, strict=True):
+        if claim is None or text(claim) != fingerprint + DONE:
+            return None
+    fields = {text(raw[k]): text(raw[k + 1]) for k in range(0, len(raw), 2)}
+    purchase = codec.load_purchase(sid, fields)
+    known = codec.facts_of(fields)
+    for item, fingerprint in items:
+        if isinstance(item, Purchase):
+            if item != purchase:
+                return None
+        elif known.get(item.event_id, (None, ""))[1] != fingerprint:
+            return None
+    record = _fold(purchase, known, fields)
+    return [
+        Applied(
+            record,
+            record.history[0] if isinstance(item, Purchase) else record.outcome_of(item.event_id),
+            duplicate=True,
+        )
+        for item, _ in items
+    ]
 
 
 def _flat(fields: dict[str, str]) -> list[str]:

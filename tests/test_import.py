@@ -376,3 +376,12 @@ def test_a_history_loaded_at_once_leaves_the_store_as_event_by_event_does(
     assert stored(client, at_once.settings.key_prefix) == stored(
         client, by_event.settings.key_prefix
     )
+    # The same file again: the histories the store holds whole are answered
+    # as duplicates in the batch, the rest event by event, as the twin does.
+    twin = imported(by_event, history, bulk=False)
+    bulk = imported(at_once, history, bulk=True)
+    assert _counts(bulk) == _counts(twin)
+    assert bulk.duplicates == twin.duplicates > 0
+    assert stored(client, at_once.settings.key_prefix) == stored(
+        client, by_event.settings.key_prefix
+    )

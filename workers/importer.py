@@ -19,10 +19,12 @@ worker marks it. Nothing here knows a key name; the store's port does.
   (``Subscriptions.load_histories``: one commit for all its events, many
   subscriptions per round trip), each event's outcome then handed to what
   follows its handler's commit (its log line, a rule's refusal recorded)
-  and to its actor's refusal recording; a history the store does not take
-  (an existing record, a replay) goes event by event, the twin path
+  and to its actor's refusal recording. A history the store already holds
+  whole (the same file imported again) comes back from that call as
+  duplicates; any other it does not take (an existing record with events
+  it lacks, an id claimed before) goes event by event, the twin path
   (``bulk=False`` sends everything that way; tests/test_import.py proves
-  both have the outcome of publishing and draining).
+  both have the outcome of publishing and draining, and leave the same keys).
 - **Follow-ups** a handler would publish are withheld and counted: an
   import of existing contracts sends nothing to anyone.
 """

@@ -4,16 +4,23 @@
 -- ARGV, per history: its record's key, how many claims, each claim as
 --   bucket and field, how many commands, each command as: argument count,
 --   command, arguments... (store.subscriptions.load_histories).
--- Returns, per history, 1 when written, 0 when left for event by event.
-local taken = {}
+-- Returns, per history: 1 when written; 0 when left for event by event;
+-- when its record exists, nothing written, {claims, fields}: each claim's
+-- value (nil where there is none) and the record's fields, field and value
+-- (the caller tells a whole replay from the rest).
+local answers = {}
 local i = 1
 while i <= #ARGV do
     local sub_key = ARGV[i]
     local claims = tonumber(ARGV[i + 1])
     i = i + 2
-    local free = redis.call("exists", sub_key) == 0
-    for _ = 1, claims do
-        if free and redis.call("hexists", ARGV[i], ARGV[i + 1]) == 1 then
+    local exists = redis.call("exists", sub_key) == 1
+    local free = not exists
+    local values = {}
+    for c = 1, claims do
+        if exists then
+            values[c] = redis.call("hget", ARGV[i], ARGV[i + 1])
+        elseif free and redis.call("hexists", ARGV[i], ARGV[i + 1]) == 1 then
             free = false
         end
         i = i + 2
@@ -27,6 +34,10 @@ while i <= #ARGV do
         end
         i = i + n + 1
     end
-    taken[#taken + 1] = free and 1 or 0
+    if exists then
+        answers[#answers + 1] = {values, redis.call("hgetall", sub_key)}
+    else
+        answers[#answers + 1] = free and 1 or 0
+    end
 end
-return taken
+return answers
