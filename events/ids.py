@@ -63,7 +63,9 @@ def is_identifier(value: object) -> bool:
 
 def reserved_prefix(event_id: str) -> str | None:
     """The reserved prefix ``event_id`` starts with, if any."""
-    return next((p for p in RESERVED_PREFIXES if event_id.startswith(p)), None)
+    if not event_id.startswith(RESERVED_PREFIXES):  # every upstream's id: one call
+        return None
+    return next(p for p in RESERVED_PREFIXES if event_id.startswith(p))
 
 
 def token(part: str) -> str:

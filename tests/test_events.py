@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import unicodedata
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from events import InvalidEvent, json_schema, parse_event
+from events import InvalidEvent, ids, json_schema, parse_event, patterns
 
 PURCHASE: dict[str, Any] = {
     "type": "SubscriptionPurchased",
@@ -205,3 +208,37 @@ def test_an_offset_whose_minutes_are_not_00_to_59_is_refused_not_read_as_another
 ) -> None:
     [problem] = problems_of({**PURCHASE, "occurred_at": f"2026-04-01T10:00:00{offset}"})
     assert problem.startswith("occurred_at:")
+
+
+def test_free_text_refuses_exactly_the_control_characters_on_every_code_point() -> None:
+    # events.types judges free text with the schema's pattern (patterns.TEXT);
+    # Unicode's category Cc is what it means, over the whole code space.
+    text = re.compile(patterns.TEXT)
+    disagree = [
+        c
+        for c in range(sys.maxunicode + 1)
+        if (unicodedata.category(chr(c)) == "Cc") != (text.fullmatch(chr(c)) is None)
+    ]
+    assert disagree == []
+    with pytest.raises(InvalidEvent, match="product: must not contain control characters"):
+        parse_event(
+            {
+                "type": "SubscriptionPurchased",
+                "event_id": "buy-1",
+                "occurred_at": "2026-04-01T10:00:00+09:00",
+                "subscription_id": "S1",
+                "phone": "+819012345678",
+                "product": "Mobile\u0085Security",
+                "plan": "monthly",
+                "starts_on": "2026-04-01",
+                "monthly_fee_jpy": 550,
+            }
+        )
+
+
+@pytest.mark.parametrize("event_id", [*ids.RESERVED_PREFIXES, "ok", "expiry", "poison-1"])
+def test_a_reserved_prefix_is_found_as_the_plain_scan_finds_it(event_id: str) -> None:
+    name = event_id + "x"
+    assert ids.reserved_prefix(name) == next(
+        (p for p in ids.RESERVED_PREFIXES if name.startswith(p)), None
+    )
