@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import Event
+from workers import cyclegc
 from workers.deps import Deps
 from workers.importer import (
     ImportFailed,
@@ -96,9 +97,10 @@ def import_lines(
     judged, ``done(n)`` as events are applied. Raises ``Refused`` (nothing
     written) or ``ImportFailed`` (stopped part-way)."""
     processes = max(1, min(processes, len(lines)))
-    if processes == 1:
-        return _in_one(lines, target, where, threads, checked, done, bulk)
-    return _Shares(lines, target, where, processes, threads, bulk).run(checked, done)
+    with cyclegc.paused():  # the file's events are held to the end
+        if processes == 1:
+            return _in_one(lines, target, where, threads, checked, done, bulk)
+        return _Shares(lines, target, where, processes, threads, bulk).run(checked, done)
 
 
 def _in_one(

@@ -12,6 +12,7 @@ from typing import Any
 
 from subcycle.bootstrap import publisher
 from subcycle.commands.common import CommandFailed, UsageError, add_redis_option, open_core
+from workers import cyclegc
 from workers.ingest import ItemProblem, Refused, judge, publish_all
 from workers.publisher import NotDurable
 
@@ -24,6 +25,11 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with cyclegc.paused():  # the file's events are held to the end
+        return _publish(args)
+
+
+def _publish(args: argparse.Namespace) -> int:
     judged = judge(read_lines(args.file, "nothing enqueued"), line_named)
     if judged.problems:
         raise CommandFailed(_refusal(judged.problems))
