@@ -238,7 +238,7 @@ class RedisSubscriptions:
                     continue
                 bought = item
                 fields.update(codec.dump_purchase(item))
-                watermark = codec.watermark_of(fields)
+                watermark = item.occurred_at  # what watermark_of(fields) reads back
                 before = project(item, [], END_OF_TIME)
                 indexes.on_change(writes, self._keys, None, before)
                 record = project(item, [], item.occurred_at)
