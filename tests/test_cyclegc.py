@@ -11,8 +11,8 @@ import pytest
 
 from events import Event
 from subcycle.bootstrap import App
-from tests.support import cancellation, consent, purchase
 from subcycle.commands.publish import line_named
+from tests.support import cancellation, consent, purchase
 from tests.test_import import imported, lines, numbered
 from workers import cyclegc
 from workers.ingest import judge, publish_all
