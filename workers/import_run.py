@@ -35,7 +35,8 @@ import re
 import threading
 import traceback
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,16 +176,15 @@ class _Shares:
         ctx = multiprocessing.get_context("fork")
         self._checked: Any = ctx.Array("q", processes, lock=False)
         self._applied: Any = ctx.Array("q", processes, lock=False)
-        shares = bytes(share_of_line(text, processes) for _, text in lines)
+        shares = _Share.split(lines, processes)
         self._children: list[tuple[Any, Any]] = []
-        # Fork: each child inherits the lines and their shares, nothing pickled.
+        # Fork: each child inherits its share's lines, nothing pickled.
         for k in range(processes):
             mine, theirs = ctx.Pipe()
             job = _Job(
                 k,
                 processes,
-                lines,
-                shares,
+                shares[k],
                 target,
                 where,
                 threads,
@@ -347,13 +347,38 @@ def _position(problem: ItemProblem) -> int:
 
 
 @dataclass(frozen=True)
+class _Share:
+    """A process's lines, as one text and their numbers. A forked process
+    that walked the parent's list of lines would write to every page of it
+    (each object's reference count) and copy them all; one text is one
+    object, and its lines are made anew where they are parsed."""
+
+    numbers: array[int]
+    text: str  # the lines joined by newlines (a line never holds one)
+
+    @classmethod
+    def split(cls, lines: Sequence[Line], shares: int) -> list[_Share]:
+        """``lines`` shared out by the subscription their text names."""
+        mine: list[tuple[array[int], list[str]]] = [(array("q"), []) for _ in range(shares)]
+        for number, text in lines:
+            numbers, texts = mine[share_of_line(text, shares)]
+            numbers.append(number)
+            texts.append(text)
+        return [cls(numbers, "\n".join(texts)) for numbers, texts in mine]
+
+    def lines(self) -> Iterator[Line]:
+        if not self.numbers:
+            return iter(())
+        return zip(self.numbers, self.text.split("\n"), strict=True)
+
+
+@dataclass(frozen=True)
 class _Job:
     """What a share's process is given at its fork."""
 
     k: int  # its share
     n: int  # of so many
-    lines: Sequence[Line]
-    shares: bytes  # each line's share, by its text
+    share: _Share  # the lines its text gives this process
     target: Target
     where: Where
     threads: int
@@ -388,8 +413,7 @@ def _next(conn: Any, step: str) -> tuple[Any, ...]:
 
 def _steps(job: _Job, conn: Any) -> None:
     k, n = job.k, job.n
-    own = (line for line, share in zip(job.lines, job.shares, strict=True) if share == k)
-    parsed = parse_items(_counted(own, job.checked, k))
+    parsed = parse_items(_counted(job.share.lines(), job.checked, k))
     mine: list[tuple[int, Event]] = []
     wrong: list[tuple[int, Event]] = []
     for item in parsed.events:
