@@ -64,6 +64,7 @@ _TAKEN = ", ".join(t.__name__ for t in CONTRACT_EVENTS)
 
 Item = tuple[int, Event]  # (line, event)
 BATCH = 256  # histories per round trip to the store
+IN_FLIGHT = 2  # bulk batches at once: one folded while the store writes another
 
 
 def not_contract_events(judged: Judged) -> list[ItemProblem]:
@@ -155,15 +156,14 @@ def apply_groups(
     bulk: bool = True,
 ) -> ImportReport:
     """Apply every group; ``done(n)`` as they are done. ``bulk``: the
-    histories the store takes at once first, in this thread, then the rest
+    histories the store takes at once first, two batches at a time, then the rest
     event by event, ``threads`` at a time (all of them when not ``bulk``)."""
     withheld = deps.publisher if isinstance(deps.publisher, Withheld) else None
     before = withheld.count if withheld else 0
     report = ImportReport()
     if bulk:
-        # Histories loaded at once need no thread of their own (threads cost
-        # a fresh import twice its time: they wait for the GIL between round
-        # trips); the threads go to the histories the store left event by event.
+        # Histories loaded at once take two threads (a fold beside a script
+        # call); ``threads`` go to the histories the store left event by event.
         groups = _apply_bulk(groups, deps, done, report)
     threads = max(1, min(threads, len(groups)))
     if groups:
@@ -188,21 +188,35 @@ def _apply_bulk(
     groups: Sequence[list[Item]], deps: Deps, done: Callable[[int], None], report: ImportReport
 ) -> list[list[Item]]:
     """Load the histories the store takes at once, counted in ``report``;
-    the groups it left, to apply event by event."""
+    the groups it left, to apply event by event. Two threads take the
+    batches in turn, so one folds while the other's script runs in Redis
+    (the socket wait frees the interpreter); more would only queue behind
+    the one round trip a process has in flight."""
+    batches = [groups[start : start + BATCH] for start in range(0, len(groups), BATCH)]
     left: list[list[Item]] = []
-    for start in range(0, len(groups), BATCH):
-        batch = groups[start : start + BATCH]
-        answers = deps.store.subscriptions.load_histories([_history(g) for g in batch])
-        taken = 0
-        for group, outcomes in zip(batch, answers, strict=True):
-            if outcomes is None:
-                left.append(group)
-                continue
-            for (position, event), outcome in zip(group, outcomes, strict=True):
-                _handled(report, position, event, _replay(outcome), deps)
-            taken += len(group)
-        done(taken)
+    with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="import-bulk") as pool:
+        for part, untaken in pool.map(lambda batch: _load(batch, deps, done), batches):
+            report.merge(part)
+            left += untaken
     return left
+
+
+def _load(
+    batch: Sequence[list[Item]], deps: Deps, done: Callable[[int], None]
+) -> tuple[ImportReport, list[list[Item]]]:
+    """One batch through ``load_histories``: its report, and its groups left."""
+    report, left = ImportReport(), []
+    answers = deps.store.subscriptions.load_histories([_history(g) for g in batch])
+    taken = 0
+    for group, outcomes in zip(batch, answers, strict=True):
+        if outcomes is None:
+            left.append(group)
+            continue
+        for (position, event), outcome in zip(group, outcomes, strict=True):
+            _handled(report, position, event, _replay(outcome), deps)
+        taken += len(group)
+    done(taken)
+    return report, left
 
 
 def _history(group: list[Item]) -> History:
