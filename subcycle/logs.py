@@ -63,18 +63,23 @@ def safe_defaults() -> None:
 
 
 class _LevelFirst(structlog.stdlib.BoundLogger):
-    """structlog's stdlib logger that asks the logger's level first: a debug
-    or info line below it costs one level check instead of the processor
-    chain (``subcycle import`` quiets a line per event). ``filter_by_level``
-    still heads the chain for every other method."""
+    """structlog's stdlib logger that asks the logger's level first when the
+    chain would: a debug or info line that ``filter_by_level`` (the chain's
+    head) would drop costs one level check instead of the call into the
+    chain (``subcycle import`` quiets a line per event). A chain without
+    that head (structlog's ``capture_logs``) sees every line, as before."""
+
+    def _dropped(self, level: int) -> bool:
+        head = next(iter(self._processors), None)
+        return head is structlog.stdlib.filter_by_level and not self._logger.isEnabledFor(level)
 
     def debug(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
-        if not self._logger.isEnabledFor(logging.DEBUG):
+        if self._dropped(logging.DEBUG):
             return None
         return super().debug(event, *args, **kw)
 
     def info(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
-        if not self._logger.isEnabledFor(logging.INFO):
+        if self._dropped(logging.INFO):
             return None
         return super().info(event, *args, **kw)
 
