@@ -116,7 +116,7 @@ def seed(client: redis.Redis, keys: Keys, size: int, due: int, today: date) -> f
             keys.subscription(purchase.subscription_id),
             mapping=codec.dump_purchase(purchase),
         )
-        indexes.on_change(batch, keys, None, project(purchase, [], END_OF_TIME))
+        indexes.on_change(batch, keys, None, project(purchase, [], END_OF_TIME), None)
         if (i + 1) % PIPELINE == 0:
             batch.flush(pipe)
             pipe.execute()

@@ -96,7 +96,7 @@ def seed(client: redis.Redis, store: RedisStore, count: int, cancelled_share: fl
             fields[codec.fact_field(f.event_id)] = codec.dump_fact(f, "bench")
             fields[codec.WATERMARK] = codec.dump_time(f.at)
         pipe.hset(keys.subscription(sid), mapping=fields)
-        indexes.on_change(pipe, keys, None, project(p, facts, END_OF_TIME))
+        indexes.on_change(pipe, keys, None, project(p, facts, END_OF_TIME), None)  # no close yet
         if i % BATCH == BATCH - 1:
             pipe.execute()
     pipe.execute()

@@ -4,8 +4,9 @@ Every subscription with monthly service has one entry in one of ``BUCKETS``
 small hashes (a hash of its id): ``bill:span:<b>``, field = the
 subscription, value = its monthly span and fee, ``start:fee:end`` (months as
 indexes; ``end`` empty while open-ended), with ``*`` appended while the span
-changed since the bucket's last close (the only entries that can owe a
-charge for an already-closed month). Each bucket holds a few dozen entries,
+changed since the bucket's last close, if it covers a month whose close had
+started (``Span.may_owe``: the only entries that can owe a charge for an
+already-closed month). Each bucket holds a few dozen entries,
 so Redis keeps it as a ``listpack``: bytes per subscription, not tens of
 bytes (docs/capacity.md).
 
@@ -97,9 +98,18 @@ class Span:
     end: int | None  # month index of service_until; None while open-ended
     fee: int
 
-    def packed(self) -> str:
-        """The bucket entry, marked as changed since the last close."""
-        return f"{self.start}:{self.fee}:{'' if self.end is None else self.end}*"
+    def packed(self, marked: bool = True) -> str:
+        """The bucket entry; ``marked``: as changed since the bucket's last close."""
+        end = "" if self.end is None else self.end
+        return f"{self.start}:{self.fee}:{end}{'*' if marked else ''}"
+
+    def may_owe(self, latest_close: int | None) -> bool:
+        """Whether a month whose close has started (the latest is
+        ``latest_close``, a month index; None: no close ever started) is
+        one this span covers: only then can it owe a catch-up charge, and
+        only then is its entry marked. A span that starts after every such
+        month is charged by the closes still to come, as any other."""
+        return latest_close is not None and self.start <= latest_close
 
 
 def bucket_of(subscription_id: str) -> int:
@@ -119,9 +129,15 @@ def span_of(sub: Subscription | None) -> Span | None:
 
 
 def index_span(
-    pipe: Any, keys: BillingKeys, before: Subscription | None, after: Subscription
+    pipe: Any,
+    keys: BillingKeys,
+    before: Subscription | None,
+    after: Subscription,
+    latest_close: int | None,
 ) -> None:
-    """Queue the billing index writes for a change (inside the caller's MULTI)."""
+    """Queue the billing index writes for a change (inside the caller's
+    commit, which checks that ``latest_close`` is still the latest: see
+    ``latest_close``)."""
     old, new = span_of(before), span_of(after)
     if old == new:
         return
@@ -130,7 +146,15 @@ def index_span(
     if new is None:
         pipe.hdel(bucket, sid)
     else:
-        pipe.hset(bucket, sid, new.packed())
+        pipe.hset(bucket, sid, new.packed(new.may_owe(latest_close)))
+
+
+def latest_close(raw: Any) -> int | None:
+    """The month index of the latest month whose close has started, from
+    ``ZRANGE closes -1 -1 WITHSCORES`` (None: none has). A writer reads it
+    with the record and its commit script checks it has not moved, so an
+    entry left unmarked can never miss a close that started meanwhile."""
+    return int(raw[0][1]) if raw else None
 
 
 @dataclass(frozen=True)

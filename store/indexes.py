@@ -16,9 +16,17 @@ from store.phones import index_phone
 from store.records import Subscription
 
 
-def on_change(pipe: Any, keys: Keys, before: Subscription | None, after: Subscription) -> None:
+def on_change(
+    pipe: Any,
+    keys: Keys,
+    before: Subscription | None,
+    after: Subscription,
+    latest_close: int | None,
+) -> None:
+    """``latest_close``: the latest month whose close has started, as the
+    writer read it (store.billing.latest_close)."""
     if before is None and after.expires_on is not None:
         pipe.zadd(keys.expiry_index, {after.subscription_id: after.expires_on.toordinal()})
     index_annual_term(pipe, keys, before, after)
     index_phone(pipe, keys, before, after)
-    index_span(pipe, BillingKeys(keys.prefix), before, after)
+    index_span(pipe, BillingKeys(keys.prefix), before, after, latest_close)

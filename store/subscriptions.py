@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import redis
 
 from store import codec, indexes
+from store.billing import BillingKeys, latest_close
 from store.calendar import END_OF_TIME
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
 from store.events import DONE, claimed
@@ -75,6 +77,7 @@ class RedisSubscriptions:
         self._commit_script = self._io.script(_COMMIT)
         self._load_script = self._io.script(_LOAD)
         self._ledger = RedisLedger(client, keys)
+        self._closes = BillingKeys(keys.prefix).closes
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
         """Create the record; idempotent per ``purchase.event_id``.
@@ -87,7 +90,7 @@ class RedisSubscriptions:
         sub_key = self._keys.subscription(purchase.subscription_id)
         bucket, field = self._keys.claim(purchase.event_id)
         while True:
-            fields = self._read(sub_key, purchase.event_id, fingerprint)
+            fields, closing = self._read(sub_key, purchase.event_id, fingerprint)
             if fields:
                 return self._replayed_purchase(
                     purchase, codec.load_purchase(purchase.subscription_id, fields)
@@ -95,8 +98,9 @@ class RedisSubscriptions:
             writes = self._r.pipeline(transaction=False)  # records commands; never executed
             writes.hset(sub_key, mapping=codec.dump_purchase(purchase))
             writes.hset(bucket, field, fingerprint + DONE)
-            indexes.on_change(writes, self._keys, None, project(purchase, [], END_OF_TIME))
-            if self._commit(sub_key, "", writes, None):
+            after = project(purchase, [], END_OF_TIME)
+            indexes.on_change(writes, self._keys, None, after, closing)
+            if self._commit(sub_key, "", closing, writes, None):
                 record = project(purchase, [], purchase.occurred_at)
                 return Applied(record, record.history[0])
 
@@ -131,7 +135,7 @@ class RedisSubscriptions:
         sub_key = self._keys.subscription(subscription_id)
         bucket, field = self._keys.claim(fact.event_id)
         while True:
-            fields = self._read(sub_key, fact.event_id, fingerprint)
+            fields, closing = self._read(sub_key, fact.event_id, fingerprint)
             if not fields:
                 raise UnknownSubscription(subscription_id)
             purchase = codec.load_purchase(subscription_id, fields)
@@ -156,11 +160,11 @@ class RedisSubscriptions:
                 },
             )
             writes.hset(bucket, field, fingerprint + DONE)
-            indexes.on_change(writes, self._keys, before, after)
+            indexes.on_change(writes, self._keys, before, after, closing)
             entry = after.outcome_of(fact.event_id)
             refused = entry is not None and entry.reason is not None
             answer = self._commit(
-                sub_key, fields.get(codec.VERSION, ""), writes, None if refused else extra
+                sub_key, fields.get(codec.VERSION, ""), closing, writes, None if refused else extra
             )
             if answer:
                 record = _fold(purchase, known, fields)
@@ -181,20 +185,12 @@ class RedisSubscriptions:
         others (an existing record with events it lacks, an id claimed
         before) answer None, nothing of them written: apply them event by
         event."""
-        folded: list[list[Outcome]] = []
-        args: list[Any] = []
-        for sid, items in histories:
-            sub_key = self._keys.subscription(sid)
-            claims = [self._keys.claim(e.event_id) for e, _ in items]
-            outcomes, writes = self._fold_history(sid, sub_key, items, claims)
-            folded.append(outcomes)
-            args += [sub_key, len(claims), *(part for claim in claims for part in claim)]
-            commands = [] if writes is None else writes.command_stack
-            args.append(len(commands))
-            for command, _options in commands:
-                args.append(len(command))
-                args.extend(command)
-        (answers,) = self._io.run(lambda pipe: self._load_script.queue(pipe, [], args))
+        while True:
+            (raw,) = self._io.run(lambda pipe: pipe.zrange(self._closes, -1, -1, withscores=True))
+            folded, args = self._fold_batch(histories, latest_close(raw))
+            (answers,) = self._io.run(partial(self._load_script.queue, keys=[], args=args))
+            if answers is not None:
+                break  # else a close started meanwhile: fold again
         taken: list[list[Outcome] | None] = []
         for history, outcomes, answer in zip(histories, folded, answers, strict=True):
             if isinstance(answer, list):  # its record exists: [claims, fields]
@@ -203,12 +199,32 @@ class RedisSubscriptions:
                 taken.append(outcomes if answer else None)
         return taken
 
+    def _fold_batch(
+        self, histories: Sequence[History], closing: int | None
+    ) -> tuple[list[list[Outcome]], list[Any]]:
+        """Each history folded, and scripts/load.lua's arguments for them all."""
+        folded: list[list[Outcome]] = []
+        args: list[Any] = [self._closes, "" if closing is None else closing]
+        for sid, items in histories:
+            sub_key = self._keys.subscription(sid)
+            claims = [self._keys.claim(e.event_id) for e, _ in items]
+            outcomes, writes = self._fold_history(sid, sub_key, items, claims, closing)
+            folded.append(outcomes)
+            args += [sub_key, len(claims), *(part for claim in claims for part in claim)]
+            commands = [] if writes is None else writes.command_stack
+            args.append(len(commands))
+            for command, _options in commands:
+                args.append(len(command))
+                args.extend(command)
+        return folded, args
+
     def _fold_history(
         self,
         sid: str,
         sub_key: str,
         items: Sequence[tuple[Purchase | Fact, str]],
         claims: list[tuple[str, str]],
+        closing: int | None,
     ) -> tuple[list[Outcome], Any]:
         """``purchase`` and ``apply``, event by event, on a record not yet
         written: their outcomes and the writes of all their commits at once."""
@@ -240,7 +256,7 @@ class RedisSubscriptions:
                 fields.update(codec.dump_purchase(item))
                 watermark = item.occurred_at  # what watermark_of(fields) reads back
                 before = project(item, [], END_OF_TIME)
-                indexes.on_change(writes, self._keys, None, before)
+                indexes.on_change(writes, self._keys, None, before, closing)
                 record = project(item, [], item.occurred_at)
                 outcomes.append(Applied(record, record.history[0]))
             else:
@@ -262,7 +278,7 @@ class RedisSubscriptions:
                 fields[codec.fact_field(item.event_id)] = codec.dump_fact(item, fingerprint)
                 fields[codec.WATERMARK] = codec.dump_time(watermark)
                 after = project(bought, [f for f, _ in known.values()], END_OF_TIME)
-                indexes.on_change(writes, self._keys, before, after)
+                indexes.on_change(writes, self._keys, before, after, closing)
                 before = after
                 record = _fold(bought, known, watermark)
                 outcomes.append(Applied(record, record.outcome_of(item.event_id)))
@@ -276,19 +292,36 @@ class RedisSubscriptions:
         writes.command_stack.insert(0, ((("HSET", sub_key, *_flat(fields))), {}))
         return outcomes, writes
 
-    def _read(self, sub_key: str, event_id: str, fingerprint: str) -> dict[str, str]:
-        """The record's fields ({} when absent), read with the event's claim in
-        one round trip; an id claimed with other content is refused."""
+    def _read(
+        self, sub_key: str, event_id: str, fingerprint: str
+    ) -> tuple[dict[str, str], int | None]:
+        """The record's fields ({} when absent) and the latest month whose
+        close has started, read with the event's claim in one round trip;
+        an id claimed with other content is refused."""
         bucket, field = self._keys.claim(event_id)
-        claim, raw = self._io.run(lambda pipe: (pipe.hget(bucket, field), pipe.hgetall(sub_key)))
+        claim, raw, closes = self._io.run(
+            lambda pipe: (
+                pipe.hget(bucket, field),
+                pipe.hgetall(sub_key),
+                pipe.zrange(self._closes, -1, -1, withscores=True),
+            )
+        )
         seen = claimed(claim)
         if seen is not None and seen != fingerprint:
             raise EventIdReused(event_id)
-        return {text(k): text(v) for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}, latest_close(closes)
 
-    def _commit(self, sub_key: str, version: str, writes: Any, extra: ExtraWrites | None) -> int:
-        args = _commit_args(version, writes, extra)
-        (answer,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, [sub_key], args))
+    def _commit(
+        self,
+        sub_key: str,
+        version: str,
+        closing: int | None,
+        writes: Any,
+        extra: ExtraWrites | None,
+    ) -> int:
+        args = _commit_args(version, closing, writes, extra)
+        keys = [sub_key, self._closes]
+        (answer,) = self._io.run(lambda pipe: self._commit_script.queue(pipe, keys, args))
         return int(answer)
 
     def get(self, subscription_id: str, at: datetime | None = None) -> Subscription | None:
@@ -327,10 +360,12 @@ class _Recorder:
         self.command_stack.append((("ZREM", name, *values), {}))
 
 
-def _commit_args(version: str, writes: Any, extra: ExtraWrites | None) -> list[Any]:
+def _commit_args(
+    version: str, closing: int | None, writes: Any, extra: ExtraWrites | None
+) -> list[Any]:
     """scripts/commit.lua's arguments for the commands ``writes`` recorded."""
     commands = [command for command, _options in writes.command_stack]
-    args: list[Any] = [version, len(commands)]
+    args: list[Any] = [version, "" if closing is None else closing, len(commands)]
     for command in [*commands, *(extra.commands if extra else ())]:
         args.append(len(command))
         args.extend(command)

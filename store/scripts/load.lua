@@ -1,15 +1,22 @@
 -- Whole histories of new subscriptions (``subcycle import``), each written
 -- only if its record is absent and none of its events is claimed; one call
 -- for a batch of histories instead of a read and a commit for each.
--- ARGV, per history: its record's key, how many claims, each claim as
+-- ARGV[1] the months whose close has started, ARGV[2] the latest of them as
+--   it was read ("" when none): the histories' billing index entries were
+--   marked, or not, by it (store.billing.latest_close). Then, per history: its record's key, how many claims, each claim as
 --   bucket and field, how many commands, each command as: argument count,
 --   command, arguments... (store.subscriptions.load_histories).
--- Returns, per history: 1 when written; 0 when left for event by event;
+-- Returns false when that latest moved (nothing written: read it again and
+-- fold again); else, per history: 1 when written; 0 when left for event by event;
 -- when its record exists, nothing written, {claims, fields}: each claim's
 -- value (nil where there is none) and the record's fields, field and value
 -- (the caller tells a whole replay from the rest).
+local latest = redis.call("zrange", ARGV[1], -1, -1, "WITHSCORES")[2] or ""
+if tostring(tonumber(latest)) ~= tostring(tonumber(ARGV[2])) then
+    return false
+end
 local answers = {}
-local i = 1
+local i = 3
 while i <= #ARGV do
     local sub_key = ARGV[i]
     local claims = tonumber(ARGV[i + 1])
