@@ -7,7 +7,9 @@ a commit script that checks the record's version (``scripts/commit.lua``;
 a new record has none), both sent through the process's round trips
 (``store/roundtrips.py``: a worker's threads share theirs). A concurrent
 writer to the same subscription makes the commit fail and the change is
-recomputed.
+recomputed; so does a month-end close that started after the read (the
+billing index entry was marked, or not, by the latest close read:
+``store.billing.Span.may_owe``).
 """
 
 from __future__ import annotations
@@ -184,7 +186,9 @@ class RedisSubscriptions:
         its duplicates answered from the record that call read back. The
         others (an existing record with events it lacks, an id claimed
         before) answer None, nothing of them written: apply them event by
-        event."""
+        event. A close that starts between the read of the latest close and
+        the script call makes the script write nothing, and the batch is
+        folded again."""
         while True:
             (raw,) = self._io.run(lambda pipe: pipe.zrange(self._closes, -1, -1, withscores=True))
             folded, args = self._fold_batch(histories, latest_close(raw))
