@@ -98,7 +98,7 @@ class Span:
     end: int | None  # month index of service_until; None while open-ended
     fee: int
 
-    def packed(self, marked: bool = True) -> str:
+    def packed(self, marked: bool) -> str:
         """The bucket entry; ``marked``: as changed since the bucket's last close."""
         end = "" if self.end is None else self.end
         return f"{self.start}:{self.fee}:{end}{'*' if marked else ''}"

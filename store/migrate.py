@@ -105,8 +105,7 @@ def _move_spans(client: redis.Redis, prefix: str, batch: int) -> int:
                         None if stop is None else int(stop),
                         int(score) % legacy.FEE_SPAN,
                     )
-                    packed = span.packed() if is_dirty else span.packed()[:-1]
-                    pipe.hset(bill.spans(bucket_of(sid)), sid, packed)
+                    pipe.hset(bill.spans(bucket_of(sid)), sid, span.packed(bool(is_dirty)))
                 pipe.zrem(starts, *ids)
                 pipe.zrem(ends, *ids)
                 pipe.srem(dirty, *ids)
