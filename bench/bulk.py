@@ -166,7 +166,8 @@ def dedicated_redis(nice: int = 0) -> Iterator[str]:
     ours alone), no persistence; stopped and removed afterwards. ``nice``
     below 0 raises its scheduling priority (root only; otherwise it says so
     and runs at the default): on a machine it shares with the workers, the
-    workers then cannot take its core while a command runs."""
+    workers then take its core in the middle of a command less often (fewer
+    slow calls, not none: docs/capacity.md)."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="capacity-redis-")
     argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
