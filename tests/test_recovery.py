@@ -28,6 +28,7 @@ from tests.processes import (
     wait_for,
 )
 from tests.support import purchase
+from workers.transport.keys import QueueKeys
 
 pytestmark = pytest.mark.slow
 
@@ -112,6 +113,44 @@ def test_a_sigkilled_workers_messages_are_redelivered_within_the_bound(
             stop(survivor)
     assert redelivered_after <= BOUND_S + SLACK_S
     assert len(recorded(app, "K", n)) == n
+
+
+# A live worker's own orphans: seen within an interval, given back after a
+# heartbeat timeout, at the next tick (workers/transport/recovery.py).
+ORPHAN_BOUND_S = HEARTBEAT_MS / 1000 + 0.4
+
+
+def test_a_message_in_a_live_workers_ack_set_that_it_never_received_takes_effect(
+    real_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a live worker, and a purchase whose id sits in that worker's ack
+    # set although the worker never received it (a fetch reply lost with the
+    # connection; after a failover, a fetch the replica had and the ack it had not)
+    app = app_for(real_env)
+    keys = QueueKeys(app.broker.namespace)
+    worker = start_worker(real_env, log=tmp_path / "worker.log")
+    try:
+        wait_for(lambda: len(workers_beating(app)) == 1, 30)
+        [worker_id] = workers_beating(app)
+        os.killpg(worker.pid, signal.SIGSTOP)  # a moment: nothing fetches it first
+        try:
+            app.publisher.publish([purchase("O0", event_id="O-buy-0")])  # type: ignore[list-item]
+            [rid] = app.client.lrange(keys.ready("lifecycle"), 0, -1)  # type: ignore[misc]
+            app.client.lrem(keys.ready("lifecycle"), 1, rid)
+            app.client.sadd(keys.acks(worker_id, "lifecycle"), rid)
+            placed = time.monotonic()
+        finally:
+            os.killpg(worker.pid, signal.SIGCONT)
+        # Then the worker gives it back and it takes effect, the worker alive
+        # all along (maintenance requeues only a dead worker's messages)
+        wait_for(lambda: recorded(app, "O", 1) == ["O0"], ORPHAN_BOUND_S + SLACK_S + 10)
+        given_back_after = time.monotonic() - placed
+        beat = app.client.zscore(keys.heartbeats, worker_id)
+        assert beat is not None
+        assert beat > time.time() * 1000 - HEARTBEAT_MS
+    finally:
+        stop(worker)
+    assert given_back_after <= ORPHAN_BOUND_S + SLACK_S
 
 
 def test_workers_and_scheduler_reconnect_after_a_redis_crash_and_no_committed_state_is_lost(

@@ -11,13 +11,16 @@ What differs from Dramatiq's stock RedisBroker:
   (``coalesce.py``), and a message settled by its own commit
   (``settle.py``) is not acked again;
 - a ``Recovery`` middleware beats and runs maintenance on a timer, so the
-  messages of a SIGKILLed worker come back within a stated bound.
+  messages of a SIGKILLed worker come back within a stated bound, and gives
+  back what its own ack sets hold but the process does not (holdings.py):
+  the consumer says what it holds, and requeues at once the messages it
+  fetched but had not handed out when it is closed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -36,6 +39,7 @@ from store.roundtrips import Script
 from store.subscriptions import ExtraWrites
 from workers.transport.coalesce import Coalescer
 from workers.transport.envelope import Poison, check_envelope
+from workers.transport.holdings import Holdings
 from workers.transport.keys import QueueKeys
 from workers.transport.poison import PoisonSink
 from workers.transport.recovery import Recovery, RetryThroughOutage, redis_away
@@ -71,6 +75,7 @@ class SubcycleBroker(RedisBroker):
     poison: PoisonSink
     io: Coalescer
     settled: SettledByCommit
+    holdings: Holdings
     _dispatch_script: Script
     _fetch_script: Script
 
@@ -79,6 +84,7 @@ class SubcycleBroker(RedisBroker):
         self.io = io
         self.poison = poison
         self.settled = SettledByCommit()
+        self.holdings = Holdings()
         dispatch: Any = self.scripts["dispatch"].script  # bytes, as Dramatiq read it
         text = dispatch.decode() if isinstance(dispatch, bytes) else dispatch
         self._dispatch_script = io.script(text)
@@ -98,7 +104,9 @@ class SubcycleBroker(RedisBroker):
         coalesced: a busy consumer's round trip joins the workers' own."""
         argv = [current_millis(), queue_name, self.broker_id, count]
         (flat,) = self.io.run(lambda pipe: self._fetch_script.queue(pipe, [self.namespace], argv))
-        return [(_text(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
+        fetched = [(_text(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
+        self.holdings.take(queue_name, (rid for rid, _ in fetched))
+        return fetched
 
     def _coalesced_dispatch(self, command: str, queue_name: str, *args: Any) -> Any:
         """``RedisBroker._dispatch(command)(queue_name, *args)`` through the coalescer."""
@@ -145,28 +153,60 @@ class _GuardedConsumer(_RedisConsumer):
     def ack(self, message: MessageProxy) -> None:
         rid = message.options["redis_message_id"]
         try:
-            if self.broker.settled.take(rid):
-                return  # its commit took it off the queue (settle.py)
-            # The current queue, as in Dramatiq: a delayed message is acked there.
-            self.broker.coalesced_ack(self.queue_name, rid)
+            if not self.broker.settled.take(rid):  # else its commit took it off (settle.py)
+                # The current queue, as in Dramatiq: a delayed message is acked there.
+                self.broker.coalesced_ack(self.queue_name, rid)
         except redis.RedisError as e:
             if not redis_away(e):
+                self._let_go(rid)
                 raise
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
         finally:
             self.queued_message_ids.discard(message.message_id)
+        self._let_go(rid)
 
     def nack(self, message: MessageProxy) -> None:
-        if self.broker.settled.take(message.options["redis_message_id"]):
+        rid = message.options["redis_message_id"]
+        if self.broker.settled.take(rid):
             # Its commit already took it off the queue: nothing to dead-letter.
             self.queued_message_ids.discard(message.message_id)
+            self._let_go(rid)
             return
         try:
             super().nack(message)  # type: ignore[no-untyped-call]
         except redis.RedisError as e:  # Dramatiq's own nack maps ConnectionError only
             if not redis_away(e):
+                self._let_go(rid)
                 raise
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
+        self._let_go(rid)
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        """Dramatiq's, letting them go even when Redis is away: what stays
+        in the ack set is then given back by ``recovery.reclaim``."""
+        rids = [message.options["redis_message_id"] for message in messages]
+        try:
+            if rids:
+                self.broker.do_requeue(self.queue_name, *rids)
+        finally:
+            self._let_go(*rids)
+
+    def close(self) -> None:
+        """Dramatiq drops a closed consumer's fetched messages that it had
+        not handed out (they stay in the ack set of a live worker): requeue
+        them now, or leave them to ``recovery.reclaim`` when Redis is away."""
+        cached, self.message_cache = self.message_cache, []
+        rids = [rid for rid, _ in cached]
+        try:
+            if rids:
+                self.broker.do_requeue(self.queue_name, *rids)
+        except redis.RedisError as e:
+            log.warning("requeue_on_close_failed", queue=self.queue_name, error=str(e))
+        finally:
+            self._let_go(*rids)
+
+    def _let_go(self, *rids: str) -> None:
+        self.broker.holdings.let_go(self.queue_name, rids)
 
     def __next__(self) -> MessageProxy | None:
         try:
@@ -180,6 +220,9 @@ class _GuardedConsumer(_RedisConsumer):
                     if isinstance(checked, Poison):
                         self._move_aside(rid, data, checked)
                         continue
+                    eta = checked.options.get("eta")
+                    if isinstance(eta, int | float):
+                        self.broker.holdings.hold_until(self.queue_name, rid, eta)
                     self.queued_message_ids.add(checked.message_id)
                     return MessageProxy(checked)
                 messages: list[tuple[str, bytes | None]] = []
@@ -207,6 +250,7 @@ class _GuardedConsumer(_RedisConsumer):
                     poison,
                     self.queue_name,
                 )
+                self._let_go(rid)
                 return
             except redis.RedisError as e:
                 if not redis_away(e):
@@ -239,7 +283,9 @@ def build_broker(
     broker.add_middleware(CurrentMessage())
     for extra in middleware:
         broker.add_middleware(extra)
-    broker.add_middleware(Recovery(settings.maintenance_interval_ms))
+    broker.add_middleware(
+        Recovery(settings.maintenance_interval_ms, orphan_grace_ms=settings.heartbeat_timeout_ms)
+    )
     # Dramatiq runs after_* hooks in reverse order: placed before Retries, this
     # one runs after it, so it sees whether Retries managed to enqueue the retry.
     broker.add_middleware(RetryThroughOutage(), before=Retries)

@@ -13,7 +13,12 @@ and beats on each queue it consumes (``QueueKeys.consumers``). So:
 - a worker killed at time T last beat after T − interval, is dead from
   T − interval + heartbeat_timeout at the latest, and the next tick of any
   surviving worker requeues its messages: they are ready again by
-  T + heartbeat_timeout + interval.
+  T + heartbeat_timeout + interval;
+- a live worker gives back the ids of its own ack sets it does not hold
+  (holdings.py: a lost fetch reply, a consumer restarted after an outage,
+  an ack lost in a failover) once it has not held them for a
+  heartbeat_timeout: first seen within an interval, they are ready again
+  within heartbeat_timeout + 2 × interval.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from dramatiq import Middleware, Worker
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.common import current_millis
 
+from workers.transport.holdings import Holdings, Orphans
 from workers.transport.keys import QueueKeys
 
 log = structlog.get_logger(__name__)
@@ -38,8 +44,9 @@ _NOOP = "maintain"
 
 
 class Recovery(Middleware):
-    def __init__(self, interval_ms: int) -> None:
+    def __init__(self, interval_ms: int, orphan_grace_ms: int) -> None:
         self.interval_ms = interval_ms
+        self.orphan_grace_ms = orphan_grace_ms
         self._stops: dict[int, threading.Event] = {}
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
@@ -72,9 +79,11 @@ class Recovery(Middleware):
             log.warning("retire_failed", error=f"{type(e).__name__}: {e}")
 
     def _run(self, broker: Broker, consumed: list[str], stop: threading.Event) -> None:
+        orphans = Orphans(self.orphan_grace_ms)
         while not stop.wait(self.interval_ms / 1000):
             try:
                 maintain(broker, consumed)
+                reclaim(broker, orphans)
             except Exception as e:  # Redis away: the worker reconnects; so do we
                 log.warning("maintenance_failed", error=f"{type(e).__name__}: {e}")
 
@@ -113,6 +122,27 @@ def maintain(broker: Any, consumed: Sequence[str] = ()) -> None:
                 broker._max_unpack_size(),
             ],
         )
+
+
+def reclaim(broker: Any, orphans: Orphans) -> None:
+    """Requeue the ids of this worker's ack sets it has not held for
+    ``orphans.grace_ms`` (holdings.py), as Dramatiq requeues a message."""
+    holdings: Holdings = broker.holdings
+    keys = QueueKeys(broker.namespace)
+    queues = sorted(broker.get_declared_queues() | broker.delay_queues)
+    with broker.client.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.smembers(keys.acks(broker.broker_id, queue))
+        members = pipe.execute()
+    in_ack_sets = {q: [_text(rid) for rid in rids] for q, rids in zip(queues, members, strict=True)}
+    now = current_millis()
+    for queue, rids in orphans.due(in_ack_sets, holdings.held(now), now).items():
+        broker.do_requeue(queue, *rids)
+        log.warning("orphans_requeued", queue=queue, messages=len(rids))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _beat_on(broker: Any, consumed: Sequence[str]) -> None:
