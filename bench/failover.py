@@ -17,8 +17,9 @@ promotion, and every effect counted against the events (charges,
 cancellations, reminders, verification codes exactly once; nothing refused).
 
 ``--restart-old-primary`` brings the killed server back (empty, as a
-crashed host with no persistence would) as soon as the replica is
-promoted; the sentinels then make it a replica, which ``--durability
+crashed host with no persistence would, with ``replica-priority 0`` as
+an operator brings back a host that lost its data) as soon as the replica
+is promoted; the sentinels then make it a replica, which ``--durability
 replica`` needs to confirm writes again. ``--min-replicas-to-write`` is
 passed to both data servers (a primary with no replica refuses writes).
 """

@@ -7,7 +7,8 @@ active by its lease) and a publisher (this process) all run against
 purchases of a mixed run (tests/mixed_run.py) are being published in
 batches, the primary is SIGKILLed. Nothing is restarted but the dead
 server, once the replica has been promoted (so that, with
-``SUBCYCLE_DURABILITY=replica``, there is a replica to confirm again).
+``SUBCYCLE_DURABILITY=replica``, there is a replica to confirm again),
+empty and not electable until it has synced (``Sentinels.bring_back_empty``).
 A batch whose publish failed is published again (its events are safe to
 republish); then every effect of the run is counted against the events,
 each of which was acknowledged in the end.
@@ -30,7 +31,7 @@ from events import Event
 from store.connection import connect
 from subcycle.bootstrap import App, build
 from subcycle.settings import Settings
-from tests.mixed_run import ENV, Effects, Mix, closed, count_effects, settled
+from tests.mixed_run import ENV, Effects, Mix, closed, count_effects, settled, unsettled
 from tests.processes import end, free_port, wait_for
 from tests.sentinel_support import Sentinels
 from workers.transport.keys import QueueKeys
@@ -164,11 +165,18 @@ def _run_phases(
     watcher.join(180)
     done_before = _done(ports)
     for batch in (two, three):
-        wait_for(lambda: settled(app), 600, poll=0.2)
+        _wait_settled(app, lambda: settled(app))
         _publish_until_acked(app, batch, figures, killed)
-    wait_for(lambda: settled(app) and closed(app), 600, poll=0.2)
+    _wait_settled(app, lambda: settled(app) and closed(app))
     figures.consumed_after = _done(ports) - done_before
     figures.settled_s = time.monotonic() - started
+
+
+def _wait_settled(app: App, check: Callable[[], bool], timeout: float = 600) -> None:
+    try:
+        wait_for(check, timeout, poll=0.2)
+    except TimeoutError:
+        raise TimeoutError(f"not settled within {timeout}s: {unsettled(app)}") from None
 
 
 def _watch_promotion(cluster: Sentinels, killed: float, figures: Figures, restart: bool) -> None:
@@ -179,7 +187,7 @@ def _watch_promotion(cluster: Sentinels, killed: float, figures: Figures, restar
     new = cluster.replica.port
     figures.promoted_s = _since(killed, lambda: cluster.primary_port() == new, 60)
     if restart:
-        cluster.primary.start()
+        cluster.bring_back_empty(cluster.primary)
         figures.old_primary_back_s = _since(
             killed, lambda: _role(cluster) == "slave" and _linked(cluster), 120
         )

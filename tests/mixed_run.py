@@ -20,6 +20,7 @@ overall OTP limit) so the expected counts hold at any hour.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -162,6 +163,25 @@ def settled(app: App) -> bool:
     return all(r.ready == 0 and r.delayed == 0 and r.in_progress == 0 for r in rows) and all(
         app.client.hlen(keys.messages(r.queue)) == 0 for r in rows
     )
+
+
+def unsettled(app: App) -> str:
+    """What keeps ``settled`` false: each queue's counts, and each ack set
+    with its worker's last beat (for a run that timed out)."""
+    keys = QueueKeys(app.settings.queue_namespace)
+    parts = [
+        f"{r.queue}: ready {r.ready}, delayed {r.delayed}, in progress {r.in_progress}, "
+        f"bodies {app.client.hlen(keys.messages(r.queue))}"
+        for r in queue_depths(app.core)
+    ]
+    now_ms = time.time() * 1000
+    for key in sorted(app.client.scan_iter(match=keys.acks_pattern())):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        worker = name.split("__acks__.", 1)[1].rsplit(".", 1)[0]
+        beat = app.client.zscore(keys.heartbeats, worker)
+        age = f"last beat {(now_ms - beat) / 1000:.1f}s ago" if beat else "no heartbeat"
+        parts.append(f"{name}: {app.client.scard(key)} held, {age}")
+    return "; ".join(parts)
 
 
 def closed(app: App) -> bool:

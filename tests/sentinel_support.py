@@ -78,6 +78,17 @@ class Sentinels:
         self.primary.kill()
         return time.monotonic()
 
+    def bring_back_empty(self, server: Server) -> None:
+        """Restart a killed data server, empty, as an operator brings back a
+        host that lost its data: never electable before it has synced
+        (``replica-priority 0``). Electable, a second failover (a false
+        "down" of the new primary on a loaded machine) can choose it, and
+        the server holding the data then resyncs from it: every key lost,
+        seen once in ``tests/test_failover.py``."""
+        if "--replica-priority" not in server.args:
+            server.args += ["--replica-priority", "0"]
+        server.start()
+
     def wait_promoted(self, timeout: float = 60) -> float:
         """Seconds until the replica answers as the primary and the sentinels name it."""
         assert self.replica is not None
