@@ -5,7 +5,9 @@ process-level test, with a real worker, is in tests/test_recovery.py."""
 
 from __future__ import annotations
 
+import pytest
 import redis
+from dramatiq.errors import ConnectionClosed
 
 from subcycle.bootstrap import App
 from tests.support import purchase
@@ -90,3 +92,31 @@ def test_reclaim_gives_back_only_what_the_worker_does_not_hold(
     # Then only the one it never received is ready again
     assert ready(app) == [orphan]
     assert acked_by_us(app) == {handed.options["redis_message_id"].encode()}
+
+
+def test_an_ack_that_met_an_outage_becomes_a_requeue(
+    app: App, client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a handled message whose ack met an outage (the change it
+    # acknowledges may have died with a primary that failed over)
+    app.publisher.publish([purchase("S1", event_id="buy-1")])
+    consumer = app.broker.consume("lifecycle", prefetch=1, timeout=100)
+    handed = next(consumer)
+    assert handed is not None
+    rid = handed.options["redis_message_id"]
+
+    def away(queue: str, rid: str) -> None:
+        raise redis.ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(app.broker, "coalesced_ack", away)
+    with pytest.raises(ConnectionClosed):
+        consumer.ack(handed)
+    monkeypatch.undo()
+    # When Dramatiq retries the ack
+    consumer.ack(handed)
+    # Then the message is ready to run again, body and all, and no longer held
+    keys = QueueKeys(app.broker.namespace)
+    assert ready(app) == [rid.encode()]
+    assert client.hexists(keys.messages("lifecycle"), rid)
+    assert acked_by_us(app) == set()
+    assert app.broker.holdings.held(0) == set()

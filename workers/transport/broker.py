@@ -152,14 +152,21 @@ class _GuardedConsumer(_RedisConsumer):
     # of a worker that is alive, until that worker restarts.
     def ack(self, message: MessageProxy) -> None:
         rid = message.options["redis_message_id"]
+        holdings = self.broker.holdings
         try:
-            if not self.broker.settled.take(rid):  # else its commit took it off (settle.py)
+            if holdings.in_doubt(self.queue_name, rid):
+                # Its first ack met an outage: the change may have died with a
+                # primary that failed over. Run it again instead (holdings.py).
+                self.broker.do_requeue(self.queue_name, rid)
+                log.warning("ack_in_doubt_requeued", queue=self.queue_name)
+            elif not self.broker.settled.take(rid):  # else its commit took it off (settle.py)
                 # The current queue, as in Dramatiq: a delayed message is acked there.
                 self.broker.coalesced_ack(self.queue_name, rid)
         except redis.RedisError as e:
             if not redis_away(e):
                 self._let_go(rid)
                 raise
+            holdings.doubt(self.queue_name, rid)
             raise ConnectionClosed(e) from None  # type: ignore[no-untyped-call]
         finally:
             self.queued_message_ids.discard(message.message_id)

@@ -22,8 +22,13 @@ worker has moved it on, unless a consumer restart dropped it.
 whole grace period (the heartbeat timeout: no sooner than a dead worker's
 messages come back), for ``recovery.reclaim`` to requeue.
 
-Requeueing one that was still being handled only runs it twice: every
-actor is idempotent.
+An ack that met an outage leaves its message *in doubt*: the change it
+acknowledges may have died with a primary that failed over (replication
+is asynchronous) while the retried ack would be taken by the new one. The
+consumer requeues a message in doubt instead of acking it.
+
+Requeueing one that was still being handled, or whose change did survive,
+only runs it twice: every actor is idempotent.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class Holdings:
     def __init__(self) -> None:
         self._until: dict[Held, float] = {}
         self._lock = threading.Lock()
+        self._doubted: set[Held] = set()
 
     def take(self, queue: str, rids: Iterable[str]) -> None:
         """Fetched: held until let go."""
@@ -56,6 +62,16 @@ class Holdings:
         with self._lock:
             for rid in rids:
                 self._until.pop((queue, rid), None)
+                self._doubted.discard((queue, rid))
+
+    def doubt(self, queue: str, rid: str) -> None:
+        """Its ack met an outage: requeue it rather than ack it."""
+        with self._lock:
+            self._doubted.add((queue, rid))
+
+    def in_doubt(self, queue: str, rid: str) -> bool:
+        with self._lock:
+            return (queue, rid) in self._doubted
 
     def held(self, now_ms: float) -> set[Held]:
         with self._lock:
