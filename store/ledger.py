@@ -27,6 +27,13 @@ class Charge:
     amount_jpy: int
 
 
+def fee_of(value: bytes | str) -> int:
+    """The yen of a ledger entry: the fee itself, or the span text a close
+    copied with its bucket (``start:fee:end``, scripts/close_slice.lua)."""
+    raw = text(value)
+    return int(raw.split(":", 2)[1]) if ":" in raw else int(raw)
+
+
 class RedisLedger:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self._r = client
@@ -78,7 +85,7 @@ class RedisLedger:
             for bucket in buckets:
                 pipe.hgetall(self._bill.ledger(period, bucket))
             found: list[dict[bytes, bytes]] = pipe.execute()
-        rows = [(text(sid), int(yen)) for page in found for sid, yen in sorted(page.items())]
+        rows = [(text(sid), fee_of(v)) for page in found for sid, v in sorted(page.items())]
         if not rows:
             return
         with self._r.pipeline(transaction=False) as pipe:

@@ -13,6 +13,7 @@ from store import codec, legacy
 from store.billing import BillingKeys
 from store.calendar import period_from_index
 from store.keys import Keys
+from store.ledger import fee_of
 from store.migrate import migrate
 from store.text import text
 from subcycle.bootstrap import App
@@ -108,7 +109,7 @@ def write_legacy_indexes(client: redis.Redis, keys: Keys) -> None:
         for key in list(client.scan_iter(match=f"{bill.ledger_prefix}{period}:*")):
             for sid, fee in client.hgetall(key).items():
                 shard = zlib.crc32(sid) % legacy.SHARDS
-                start = int(text(fee)) + 24_000 * legacy.FEE_SPAN  # a start month, then the fee
+                start = fee_of(fee) + 24_000 * legacy.FEE_SPAN  # a start month, then the fee
                 client.zadd(legacy.charges(prefix, period, shard), {sid: start})
             client.delete(key)
         client.hdel(bill.close(period), "charges", "yen")

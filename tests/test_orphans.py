@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import redis
+from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.errors import ConnectionClosed
 
 from subcycle.bootstrap import App
@@ -54,14 +55,20 @@ def acked_by_us(app: App) -> set[bytes]:
     return app.client.smembers(key)  # type: ignore[return-value]
 
 
+def one_handed_out(app: App, published: int, prefetch: int) -> tuple[Consumer, MessageProxy]:
+    """A consumer of ``published`` purchases that fetched ``prefetch`` and handed out one."""
+    app.publisher.publish([purchase(f"S{i}", event_id=f"buy-{i}") for i in range(published)])
+    consumer = app.broker.consume("lifecycle", prefetch=prefetch, timeout=100)
+    handed = next(consumer)
+    assert handed is not None
+    return consumer, handed
+
+
 def test_a_closed_consumer_requeues_what_it_fetched_but_did_not_hand_out(
     app: App, client: redis.Redis
 ) -> None:
     # Given a consumer that fetched three purchases and handed out one
-    app.publisher.publish([purchase(f"S{i}", event_id=f"buy-{i}") for i in range(3)])
-    consumer = app.broker.consume("lifecycle", prefetch=3, timeout=100)
-    handed = next(consumer)
-    assert handed is not None
+    consumer, handed = one_handed_out(app, published=3, prefetch=3)
     # When it is closed (Dramatiq restarts a consumer after an outage)
     consumer.close()
     # Then the two it kept are ready again, and only the one handed out is held
@@ -76,10 +83,7 @@ def test_reclaim_gives_back_only_what_the_worker_does_not_hold(
 ) -> None:
     # Given a message this worker holds, and one in its ack set that it never
     # received (as a failover leaves a fetch whose ack was lost)
-    app.publisher.publish([purchase(f"S{i}", event_id=f"buy-{i}") for i in range(2)])
-    consumer = app.broker.consume("lifecycle", prefetch=1, timeout=100)
-    handed = next(consumer)
-    assert handed is not None
+    _, handed = one_handed_out(app, published=2, prefetch=1)
     keys = QueueKeys(app.broker.namespace)
     [orphan] = ready(app)
     client.lrem(keys.ready("lifecycle"), 1, orphan)
@@ -99,10 +103,7 @@ def test_an_ack_that_met_an_outage_becomes_a_requeue(
 ) -> None:
     # Given a handled message whose ack met an outage (the change it
     # acknowledges may have died with a primary that failed over)
-    app.publisher.publish([purchase("S1", event_id="buy-1")])
-    consumer = app.broker.consume("lifecycle", prefetch=1, timeout=100)
-    handed = next(consumer)
-    assert handed is not None
+    consumer, handed = one_handed_out(app, published=1, prefetch=1)
     rid = handed.options["redis_message_id"]
 
     def away(queue: str, rid: str) -> None:

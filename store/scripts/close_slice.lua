@@ -10,6 +10,9 @@
 --   shard, first bucket, end bucket (exclusive), budget.
 -- A bucket's entry: subscription -> "start:fee:end" (end empty while open),
 --   "*" appended while its span changed since the bucket's last close.
+-- A month's ledger bucket not yet written starts as a copy of the span bucket
+--   (COPY, in C) less the entries it does not charge: a charge's value is
+--   then the span text, its fee the second field (store/ledger.py, fee_of).
 -- Returns {charged, caught_up, shards done, total, closed, yen, finished, cursor}.
 local close, done, cursors, closes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local span_prefix, ledger_prefix, close_prefix = ARGV[1], ARGV[2], ARGV[3]
@@ -34,18 +37,27 @@ while at < last and seen < budget do
     if #entries > 0 then
         seen = seen + #entries / 2
         local ledger = ledger_prefix .. period .. ":" .. at
+        -- Copied: every entry is written, and those not charged are dropped.
+        local copied = redis.call("copy", bucket, ledger) == 1
         local have = {}
-        if redis.call("exists", ledger) == 1 then
+        if not copied then
             for _, sid in ipairs(redis.call("hkeys", ledger)) do
                 have[sid] = true
             end
         end
-        local new, clean = {}, {}
+        local new, clean, drop = {}, {}, {}
         for i = 1, #entries, 2 do
             local sid, value = entries[i], entries[i + 1]
             local s, fee, e, dirty = string.match(value, "^(%d+):(%d+):(%d*)(%*?)$")
             local start, amount, stop = tonumber(s), tonumber(fee), tonumber(e)
-            if start <= month and (stop == nil or stop >= month) and not have[sid] then
+            local owed = start <= month and (stop == nil or stop >= month)
+            if copied then
+                if owed then
+                    charged, charged_yen = charged + 1, charged_yen + amount
+                else
+                    drop[#drop + 1] = sid
+                end
+            elseif owed and not have[sid] then
                 new[#new + 1] = sid
                 new[#new + 1] = fee
                 charged, charged_yen = charged + 1, charged_yen + amount
@@ -66,6 +78,9 @@ while at < last and seen < budget do
         end
         if #new > 0 then
             redis.call("hset", ledger, unpack(new))
+        end
+        if #drop > 0 then
+            redis.call("hdel", ledger, unpack(drop))
         end
         if #clean > 0 then
             redis.call("hset", bucket, unpack(clean))
