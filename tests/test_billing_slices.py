@@ -13,6 +13,7 @@ from events import SubscriptionPurchased
 from events.reasons import Reason
 from store.billing import RedisBilling, shard_buckets, span_of
 from store.calendar import END_OF_TIME, period_index
+from store.ledger import fee_of
 from store.records import Fact, purchase_of
 from subcycle.bootstrap import App
 from tests.support import cancellation, consent, purchase, run
@@ -126,3 +127,13 @@ def test_a_month_not_over_is_still_refused(app: App) -> None:
     run(app, month_end("2026-06", at="2026-06-30T23:59:59+09:00"))
     assert app.store.billing.status("2026-06") is None
     assert [r.reason for r in app.store.refusals.list()] == [Reason.PERIOD_NOT_ENDED]
+
+
+@pytest.mark.parametrize(
+    ("value", "fee"),
+    [(b"550", 550), (b"24306:550:", 550), (b"24306:330:24320", 330), (b"24306:880:*", 880)],
+)
+def test_a_ledger_entry_reads_as_its_fee_whether_written_or_copied(value: bytes, fee: int) -> None:
+    # A charge written by HSET holds the fee; one copied with its billing
+    # bucket holds the span text, dirty mark and all (scripts/close_slice.lua).
+    assert fee_of(value) == fee
