@@ -12,7 +12,8 @@ the worker lives. That happens when memory and Redis part:
   had fetched but not handed out and the delayed ones it kept in memory;
 - a failover: the replica, now the primary, had the fetch but not the ack,
   or not the commit that settled the message (replication is
-  asynchronous; seen as a run that never settled in ``tests/test_failover.py``).
+  asynchronous; what would keep a run of ``tests/test_failover.py`` from
+  ever settling, as one did once in CI).
 
 ``Holdings`` is what the process holds, by queue and Redis message id: taken
 when a fetch returns, let go when the message is acked, nacked, moved aside
