@@ -19,7 +19,7 @@ import redis
 from pydantic import SecretStr
 
 from store.connection import redact
-from subcycle.durability import fsync_problems
+from subcycle.durability import fsync_problems, server_version
 from subcycle.settings import Settings
 from workers.otp import MIN_SECRET_BYTES
 
@@ -77,6 +77,7 @@ def check_redis(client: redis.Redis, settings: Settings) -> RedisFindings:
     if settings.redis_checks == "skip":
         return found
     where = f"Redis at {redact(settings.redis_url)}"
+    found.problems += version_problems(client, where)  # every mode: the scripts need it
     if settings.durability == "fsync":  # asked for, so checked in development too
         found.problems += fsync_problems(client, where)
     if settings.env != "production":
@@ -106,6 +107,24 @@ def check_redis(client: redis.Redis, settings: Settings) -> RedisFindings:
             "CONFIG SET, or your provider's parameter group)"
         )
     return found
+
+
+# LPOP with a count (a worker's fetch, workers/transport/scripts/fetch.lua)
+# and COPY (a month's first close, store/scripts/close_slice.lua) came in 6.2.
+MIN_REDIS = (6, 2)
+
+
+def version_problems(client: redis.Redis, where: str) -> list[str]:
+    """A server older than the scripts need (nothing where INFO is refused)."""
+    version = server_version(client)
+    if version is None or version >= MIN_REDIS:
+        return []
+    shown = ".".join(str(n) for n in version)
+    return [
+        f"{where} is Redis {shown}: subcycle needs {MIN_REDIS[0]}.{MIN_REDIS[1]} or later (a "
+        "worker's fetch pops many ids at once with LPOP's count, a month's close copies "
+        "buckets with COPY); upgrade the server"
+    ]
 
 
 _SKIP = " (SUBCYCLE_REDIS_CHECKS=skip skips the checks)"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import fakeredis
 import pytest
+import redis
 
 from subcycle.cli import main
 from subcycle.preflight import check_redis
@@ -39,6 +40,26 @@ def test_skip_and_development_check_nothing() -> None:
     assert check_redis(fakeredis.FakeRedis(), production(redis_checks="skip")).notes == []
     development = Settings(env="development", redis_url="redis://h:1/0")
     assert check_redis(fakeredis.FakeRedis(), development).notes == []
+
+
+class OldServer:
+    """A Redis 6.0 as INFO describes it; it refuses CONFIG, as a managed one may."""
+
+    def info(self, section: str) -> dict[str, str]:
+        return {"redis_version": "6.0.16"} if section == "server" else {}
+
+    def config_get(self, pattern: str) -> dict[str, str]:
+        raise redis.ResponseError("unknown command 'CONFIG'")
+
+
+@pytest.mark.parametrize("env", ["production", "development"])
+def test_a_server_older_than_the_scripts_need_is_refused_in_every_mode(env: str) -> None:
+    found = check_redis(OldServer(), Settings(env=env, redis_url="redis://h:1/0"))  # type: ignore[arg-type]
+    assert found.problems == [
+        "Redis at redis://h:1/0 is Redis 6.0.16: subcycle needs 6.2 or later (a worker's "
+        "fetch pops many ids at once with LPOP's count, a month's close copies buckets with "
+        "COPY); upgrade the server"
+    ]
 
 
 def test_a_noeviction_server_passes(servers: list[Server], tmp_path: Path) -> None:  # noqa: F811
