@@ -112,6 +112,13 @@ class Span:
         return latest_close is not None and self.start <= latest_close
 
 
+def fee_of(ledger_entry: bytes | str) -> int:
+    """The yen of a ledger entry: the fee itself, or a billing bucket's entry
+    (``Span.packed``) that a close copied with its bucket (scripts/close_slice.lua)."""
+    raw = text(ledger_entry)
+    return int(raw.split(":", 2)[1]) if ":" in raw else int(raw)
+
+
 def bucket_of(subscription_id: str) -> int:
     return zlib.crc32(subscription_id.encode()) % BUCKETS
 

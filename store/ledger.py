@@ -10,7 +10,7 @@ from datetime import datetime
 import redis
 
 from store import codec
-from store.billing import BUCKETS, BillingKeys, bucket_of
+from store.billing import BUCKETS, BillingKeys, bucket_of, fee_of
 from store.calendar import next_period, period_from_index, period_start
 from store.errors import PeriodNotClosed
 from store.keys import Keys
@@ -25,13 +25,6 @@ class Charge:
     phone: str
     period: str
     amount_jpy: int
-
-
-def fee_of(value: bytes | str) -> int:
-    """The yen of a ledger entry: the fee itself, or the span text a close
-    copied with its bucket (``start:fee:end``, scripts/close_slice.lua)."""
-    raw = text(value)
-    return int(raw.split(":", 2)[1]) if ":" in raw else int(raw)
 
 
 class RedisLedger:

@@ -29,6 +29,7 @@ from events import JST, Event, parse_event
 from events.reasons import Reason
 from store.errors import PeriodNotClosed
 from store.refusals import RefusedEvent
+from store.text import text
 from subcycle.bootstrap import App
 from subcycle.status import queue_depths
 from workers.gateway.outbox import OutboxGateway
@@ -176,7 +177,7 @@ def unsettled(app: App) -> str:
     ]
     now_ms = time.time() * 1000
     for key in sorted(app.client.scan_iter(match=keys.acks_pattern())):
-        name = key.decode() if isinstance(key, bytes) else str(key)
+        name = text(key)
         worker = name.split("__acks__.", 1)[1].rsplit(".", 1)[0]
         beat = app.client.zscore(keys.heartbeats, worker)
         age = f"last beat {(now_ms - beat) / 1000:.1f}s ago" if beat else "no heartbeat"

@@ -11,9 +11,8 @@ import pytest
 
 from events import SubscriptionPurchased
 from events.reasons import Reason
-from store.billing import RedisBilling, shard_buckets, span_of
+from store.billing import RedisBilling, fee_of, shard_buckets, span_of
 from store.calendar import END_OF_TIME, period_index
-from store.ledger import fee_of
 from store.records import Fact, purchase_of
 from subcycle.bootstrap import App
 from tests.support import cancellation, consent, purchase, run

@@ -10,10 +10,9 @@ from typing import Any
 import redis
 
 from store import codec, legacy
-from store.billing import BillingKeys
+from store.billing import BillingKeys, fee_of
 from store.calendar import period_from_index
 from store.keys import Keys
-from store.ledger import fee_of
 from store.migrate import migrate
 from store.text import text
 from subcycle.bootstrap import App

@@ -12,7 +12,7 @@
 --   "*" appended while its span changed since the bucket's last close.
 -- A month's ledger bucket not yet written starts as a copy of the span bucket
 --   (COPY, in C) less the entries it does not charge: a charge's value is
---   then the span text, its fee the second field (store/ledger.py, fee_of).
+--   then the span text, its fee the second field (store/billing.py, fee_of).
 -- Returns {charged, caught_up, shards done, total, closed, yen, finished, cursor}.
 local close, done, cursors, closes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local span_prefix, ledger_prefix, close_prefix = ARGV[1], ARGV[2], ARGV[3]

@@ -189,26 +189,25 @@ class _GuardedConsumer(_RedisConsumer):
         self._let_go(rid)
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
-        """Dramatiq's, letting them go even when Redis is away: what stays
-        in the ack set is then given back by ``recovery.reclaim``."""
-        rids = [message.options["redis_message_id"] for message in messages]
-        try:
-            if rids:
-                self.broker.do_requeue(self.queue_name, *rids)
-        finally:
-            self._let_go(*rids)
+        """Dramatiq's (on shutdown, and for a closed consumer's delayed messages)."""
+        self._give_back([message.options["redis_message_id"] for message in messages])
 
     def close(self) -> None:
         """Dramatiq drops a closed consumer's fetched messages that it had
         not handed out (they stay in the ack set of a live worker): requeue
         them now, or leave them to ``recovery.reclaim`` when Redis is away."""
         cached, self.message_cache = self.message_cache, []
-        rids = [rid for rid, _ in cached]
+        try:
+            self._give_back([rid for rid, _ in cached])
+        except redis.RedisError as e:
+            log.warning("requeue_on_close_failed", queue=self.queue_name, error=str(e))
+
+    def _give_back(self, rids: list[str]) -> None:
+        """Requeue ``rids`` (Dramatiq's requeue) and let them go, even when
+        Redis is away: what stays in the ack set ``recovery.reclaim`` gives back."""
         try:
             if rids:
                 self.broker.do_requeue(self.queue_name, *rids)
-        except redis.RedisError as e:
-            log.warning("requeue_on_close_failed", queue=self.queue_name, error=str(e))
         finally:
             self._let_go(*rids)
 

@@ -34,6 +34,7 @@ from dramatiq import Middleware, Worker
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.common import current_millis
 
+from store.text import text
 from workers.transport.holdings import Holdings, Orphans
 from workers.transport.keys import QueueKeys
 
@@ -134,15 +135,11 @@ def reclaim(broker: Any, orphans: Orphans) -> None:
         for queue in queues:
             pipe.smembers(keys.acks(broker.broker_id, queue))
         members = pipe.execute()
-    in_ack_sets = {q: [_text(rid) for rid in rids] for q, rids in zip(queues, members, strict=True)}
+    in_ack_sets = {q: [text(rid) for rid in rids] for q, rids in zip(queues, members, strict=True)}
     now = current_millis()
     for queue, rids in orphans.due(in_ack_sets, holdings.held(now), now).items():
         broker.do_requeue(queue, *rids)
         log.warning("orphans_requeued", queue=queue, messages=len(rids))
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _beat_on(broker: Any, consumed: Sequence[str]) -> None:
