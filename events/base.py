@@ -42,6 +42,10 @@ SchemaVersion = Annotated[
 ]
 
 
+# Built once: ``json.dumps`` with options builds an encoder on every call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def fingerprint_of(canonical: str) -> str:
     """The fingerprint of an event's canonical text (``Event.canonical``)."""
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
@@ -69,7 +73,7 @@ class Event(BaseModel):
     def canonical(self) -> str:
         """The content as one canonical JSON text: the message's argument on
         the queue, and what the fingerprint hashes."""
-        return json.dumps(self.wire(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return _CANONICAL.encode(self.wire())
 
     def fingerprint(self) -> str:
         """Tells a replay (same event id, same content) from a reuse (other content)."""

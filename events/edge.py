@@ -47,10 +47,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# Built once: ``json.loads`` with hooks builds a decoder on every call.
+_STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
 def read_json(text: str | bytes) -> Any:
     """Decode JSON strictly, or raise ``InvalidEvent`` saying why."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        if isinstance(text, bytes):  # json.loads: the encoding detected, then decoded
+            return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        return _STRICT.decode(text)
     except _DuplicateKey as e:
         raise InvalidEvent([Problem(e.key[:64], "duplicate key")]) from None
     except RecursionError:
