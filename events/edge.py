@@ -51,12 +51,19 @@ def _no_constant(name: str) -> Any:
 _STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
+def _loads(text: str | bytes) -> Any:
+    """``json.loads`` with the strict hooks, step for step, on ``_STRICT``."""
+    if isinstance(text, bytes):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    elif text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _STRICT.decode(text)
+
+
 def read_json(text: str | bytes) -> Any:
     """Decode JSON strictly, or raise ``InvalidEvent`` saying why."""
     try:
-        if isinstance(text, bytes):  # json.loads: the encoding detected, then decoded
-            return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-        return _STRICT.decode(text)
+        return _loads(text)
     except _DuplicateKey as e:
         raise InvalidEvent([Problem(e.key[:64], "duplicate key")]) from None
     except RecursionError:

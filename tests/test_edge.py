@@ -6,6 +6,7 @@ enqueued."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from events import InvalidEvent, parse_event, parse_upstream, parse_upstream_json
+from events import InvalidEvent, edge, parse_event, parse_upstream, parse_upstream_json
 from subcycle.bootstrap import App
 from subcycle.cli import main
 from tests.support import purchase
@@ -199,3 +200,29 @@ def test_publish_says_the_same_words_naming_the_line(
     assert "line 2: event_id: reserved_event_id: ids starting 'month-end:'" in err
     assert "line 3: plan: duplicate key" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        "\ufeff{}",
+        b"\xef\xbb\xbf{}",
+        '{"a": 1}'.encode("utf-16"),
+        '{"a": 1, "a": 2}',
+        '{"a": NaN}',
+        "[1,",
+        b"\xff",
+    ],
+)
+def test_the_decoder_built_once_reads_as_json_loads_with_the_hooks(text: str | bytes) -> None:
+    def outcome(read: Callable[[str | bytes], object]) -> object:
+        try:
+            return read(text)
+        except (ValueError, UnicodeDecodeError) as e:
+            return type(e), str(e)
+
+    def plain(t: str | bytes) -> object:
+        return json.loads(t, object_pairs_hook=edge._unique_keys, parse_constant=edge._no_constant)
+
+    assert outcome(edge._loads) == outcome(plain)
