@@ -5,11 +5,11 @@ fingerprint is taken of."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema
 
+from events.canonical import canonical_bytes
 from events.types import EventId, Timestamp
 
 SCHEMA_VERSION = 1
@@ -42,13 +42,10 @@ SchemaVersion = Annotated[
 ]
 
 
-# Built once: ``json.dumps`` with options builds an encoder on every call.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def fingerprint_of(canonical: str) -> str:
+def fingerprint_of(canonical: str | bytes) -> str:
     """The fingerprint of an event's canonical text (``Event.canonical``)."""
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    data = canonical.encode() if isinstance(canonical, str) else canonical
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 class Event(BaseModel):
@@ -73,8 +70,8 @@ class Event(BaseModel):
     def canonical(self) -> str:
         """The content as one canonical JSON text: the message's argument on
         the queue, and what the fingerprint hashes."""
-        return _CANONICAL.encode(self.wire())
+        return canonical_bytes(self.wire()).decode()
 
     def fingerprint(self) -> str:
         """Tells a replay (same event id, same content) from a reuse (other content)."""
-        return fingerprint_of(self.canonical())
+        return fingerprint_of(canonical_bytes(self.wire()))
