@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from events import JST, ExpiryTick
 from store import codec, indexes
+from store.billing import LEGACY_LEVEL
 from store.calendar import END_OF_TIME, term_expires_on
 from store.keys import Keys
 from store.lifecycle import project
@@ -116,7 +117,7 @@ def seed(client: redis.Redis, keys: Keys, size: int, due: int, today: date) -> f
             keys.subscription(purchase.subscription_id),
             mapping=codec.dump_purchase(purchase),
         )
-        indexes.on_change(batch, keys, None, project(purchase, [], END_OF_TIME), None)
+        indexes.on_change(batch, keys, None, project(purchase, [], END_OF_TIME), None, LEGACY_LEVEL)
         if (i + 1) % PIPELINE == 0:
             batch.flush(pipe)
             pipe.execute()

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from events import JST, BillingCycleClosed  # noqa: E402
 from store import codec, indexes  # noqa: E402
-from store.billing import BUCKETS  # noqa: E402
+from store.billing import BUCKETS, LEGACY_LEVEL  # noqa: E402
 from store.calendar import END_OF_TIME  # noqa: E402
 from store.lifecycle import CANCELLATION, project  # noqa: E402
 from store.records import Fact, Purchase  # noqa: E402
@@ -96,7 +96,7 @@ def seed(client: redis.Redis, store: RedisStore, count: int, cancelled_share: fl
             fields[codec.fact_field(f.event_id)] = codec.dump_fact(f, "bench")
             fields[codec.WATERMARK] = codec.dump_time(f.at)
         pipe.hset(keys.subscription(sid), mapping=fields)
-        indexes.on_change(pipe, keys, None, project(p, facts, END_OF_TIME), None)  # no close yet
+        indexes.on_change(pipe, keys, None, project(p, facts, END_OF_TIME), None, LEGACY_LEVEL)
         if i % BATCH == BATCH - 1:
             pipe.execute()
     pipe.execute()

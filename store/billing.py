@@ -1,7 +1,7 @@
 """Month-end billing in Redis: the billing index, the closes and the ledger.
 
-Every subscription with monthly service has one entry in one of ``BUCKETS``
-small hashes (a hash of its id): ``bill:span:<b>``, field = the
+Every subscription with monthly service has one entry in one of the billing
+index's small hashes (a hash of its id): ``bill:span:<b>``, field = the
 subscription, value = its monthly span and fee, ``start:fee:end`` (months as
 indexes; ``end`` empty while open-ended), with ``*`` appended while the span
 changed since the bucket's last close, if it covers a month whose close had
@@ -10,12 +10,20 @@ already-closed month). Each bucket holds a few dozen entries,
 so Redis keeps it as a ``listpack``: bytes per subscription, not tens of
 bytes (docs/capacity.md).
 
+The index grows with the store (``Layout``): a record is given a *level*
+when it is created, and its bucket is ``crc32(id) mod 2**level`` for good;
+the store's level rises by one each time it holds ``FILL`` records a
+bucket. An entry never moves, so no writer, close or ledger ever looks for
+it elsewhere; a close walks the ``2**level`` buckets of the level when it
+started. A store written before levels existed is level ``LEGACY_LEVEL``
+(32,768 buckets) and stays so.
+
 The ledger of month M is ``ledger:M:<b>``, the same buckets: field = the
 subscription, value = the yen charged. The close hash of M keeps the
 ledger's count and total (``charges``, ``yen``), moved in the same script
 as the charges, so a month's totals are one read.
 
-A close fans out into ``SHARDS`` shards of ``BUCKETS / SHARDS`` buckets.
+A close fans out into ``SHARDS`` shards of equal runs of buckets.
 A shard is closed by slices (``scripts/close_slice.lua``): each call takes
 the buckets from the shard's cursor until it has looked at about ``SLICE``
 subscriptions, charges what is billable and not yet in the ledger, and
@@ -36,17 +44,22 @@ from typing import Any
 import redis
 
 from store.calendar import month_index, period_from_index, period_index
-from store.keys import braced
+from store.keys import PHONE_BUCKETS, Keys, braced
 from store.lua import script
 from store.records import Subscription
 from store.text import text
 
 SHARDS = 64
-# A power of two, so every shard has as many buckets. At 32,768 buckets a
-# bucket stays within Redis's 512 listpack entries up to about 15 M
-# subscriptions (docs/capacity.md).
-BUCKETS = 32_768
-BUCKETS_PER_SHARD = BUCKETS // SHARDS
+# The levels: 2**level buckets, a power of two so every shard has as many.
+# A new store starts at FIRST_LEVEL and rises a level each time it holds
+# FILL records a bucket, so a close walks about one bucket per FILL / 2 to
+# FILL subscriptions at every size; the first buckets, which every level
+# shares, hold about FILL / 2 more per level (at 10 M, level 19, about 180:
+# still a listpack). A store from before levels is LEGACY_LEVEL.
+FIRST_LEVEL = 10
+LEGACY_LEVEL = 15
+FILL = 32
+BUCKETS = 2**LEGACY_LEVEL  # a legacy store's, and a close's before levels
 # How many subscriptions one slice looks at: about 1 ms of Redis on this
 # machine, so a slice stays under 5 ms even when Redis shares its core.
 SLICE = 200
@@ -62,6 +75,11 @@ class BillingKeys:
 
     def spans(self, bucket: int) -> str:
         return f"{self.span_prefix}{bucket}"
+
+    @property
+    def layout(self) -> str:
+        """The index's level and how many records were given one (``Layout``)."""
+        return f"{self.prefix}bill:layout"
 
     @property
     def ledger_prefix(self) -> str:
@@ -119,12 +137,47 @@ def fee_of(ledger_entry: bytes | str) -> int:
     return int(raw.split(":", 2)[1]) if ":" in raw else int(raw)
 
 
-def bucket_of(subscription_id: str) -> int:
-    return zlib.crc32(subscription_id.encode()) % BUCKETS
+def bucket_of(subscription_id: str, level: int) -> int:
+    """The bucket of a record of ``level`` (``codec.level_of``), for good."""
+    return zlib.crc32(subscription_id.encode()) % (1 << level)
 
 
-def shard_buckets(shard: int) -> range:
-    return range(shard * BUCKETS_PER_SHARD, (shard + 1) * BUCKETS_PER_SHARD)
+def shard_buckets(shard: int, buckets: int = BUCKETS) -> range:
+    """The buckets of ``shard`` in a close that walks ``buckets``."""
+    per = buckets // SHARDS
+    return range(shard * per, (shard + 1) * per)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The billing index's level, and how many records were given one, as
+    a writer read them (``ZRANGE layout 0 -1 WITHSCORES``, beside the
+    latest close). ``level`` None: never settled (``RedisBilling.settle``)."""
+
+    level: int | None
+    records: int
+
+    @classmethod
+    def read(cls, raw: Any) -> Layout:
+        scores = {text(member): int(score) for member, score in raw}
+        return cls(scores.get("level"), scores.get("records", 0))
+
+    def level_for(self, new: int) -> int:
+        """The level of the records a commit creates, ``new`` of them: one
+        more each time the store holds FILL records a bucket."""
+        level = LEGACY_LEVEL if self.level is None else self.level
+        while self.records + new > FILL << level:
+            level += 1
+        return level
+
+    def count(self, pipe: Any, keys: BillingKeys, level: int) -> None:
+        """Queue the layout's writes for one record created at ``level``, in
+        its commit: counted, and the store's level raised to it (never
+        lowered: ``ZADD GT``), so a close started after the commit walks
+        the record's bucket."""
+        pipe.zincrby(keys.layout, 1, "records")
+        if self.level is None or level > self.level:
+            pipe.zadd(keys.layout, {"level": level}, gt=True)
 
 
 def span_of(sub: Subscription | None) -> Span | None:
@@ -141,19 +194,43 @@ def index_span(
     before: Subscription | None,
     after: Subscription,
     latest_close: int | None,
+    level: int,
 ) -> None:
-    """Queue the billing index writes for a change (inside the caller's
-    commit, which checks that ``latest_close`` is still the latest: see
-    ``latest_close``)."""
+    """Queue the billing index writes for a change to a record of ``level``
+    (inside the caller's commit, which checks that ``latest_close`` is
+    still the latest: see ``latest_close``)."""
     old, new = span_of(before), span_of(after)
     if old == new:
         return
     sid = after.subscription_id
-    bucket = keys.spans(bucket_of(sid))
+    bucket = keys.spans(bucket_of(sid, level))
     if new is None:
         pipe.hdel(bucket, sid)
     else:
         pipe.hset(bucket, sid, new.packed(new.may_owe(latest_close)))
+
+
+def settle(client: redis.Redis, keys: Keys) -> None:
+    """Give the index its first level, once (``ZADD NX``): ``FIRST_LEVEL``
+    for a store with no record yet, ``LEGACY_LEVEL`` for one written before
+    levels, whose entries are in 32,768 buckets. Every record has had a
+    phone index entry since its purchase and keeps it (store/phones.py), so
+    a store without one has no record: an empty database says so at once,
+    else one ``EXISTS`` of every phone bucket tells (about 25 ms, once in a
+    store's life). An upgrade stops the workers of the earlier version
+    first."""
+    layout = BillingKeys(keys.prefix).layout
+    if client.zscore(layout, "level") is not None:
+        return
+    found = 0
+    if client.dbsize():
+        names = [keys.legacy_phone_locale, *map(keys.phone_bucket, range(PHONE_BUCKETS))]
+        with client.pipeline(transaction=False) as pipe:
+            for start in range(0, len(names), 4096):
+                pipe.exists(*names[start : start + 4096])
+            found = sum(pipe.execute())
+    level = LEGACY_LEVEL if found else FIRST_LEVEL
+    client.zadd(layout, {"level": level}, nx=True)
 
 
 def latest_close(raw: Any) -> int | None:
@@ -172,6 +249,7 @@ class CloseStatus:
     total: int
     done: int
     started_at: str
+    buckets: int = BUCKETS  # walked by the run (a close registered before levels: BUCKETS)
 
 
 @dataclass(frozen=True)
@@ -196,8 +274,8 @@ class RedisBilling:
         were already sent, so a redelivered close does not send them again."""
         k = self.keys
         sent = self._register(
-            keys=[k.closes, k.close(period)],
-            args=[period, period_index(period), run, SHARDS, started_at.isoformat()],
+            keys=[k.closes, k.close(period), k.layout],
+            args=[period, period_index(period), run, SHARDS, started_at.isoformat(), LEGACY_LEVEL],
         )
         return bool(int(sent))
 
@@ -219,7 +297,6 @@ class RedisBilling:
         """One script call of a shard's close (``scripts/close_slice.lua``):
         about ``budget`` (default ``SLICE``) subscriptions from its cursor on."""
         k = self.keys
-        buckets = shard_buckets(shard)
         raw = self._close_slice(
             keys=[
                 k.close(period),
@@ -235,9 +312,9 @@ class RedisBilling:
                 period_index(period),
                 run,
                 shard,
-                buckets.start,
-                buckets.stop,
                 SLICE if budget is None else budget,
+                BUCKETS,
+                SHARDS,
             ],
         )
         return [int(x) for x in raw]
@@ -255,6 +332,7 @@ class RedisBilling:
             int(fields["total"]),
             done,
             fields.get("started_at", ""),
+            int(fields.get("buckets", BUCKETS)),
         )
 
     def started_periods(self) -> list[str]:

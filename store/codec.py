@@ -9,6 +9,9 @@ in its compact ``listpack`` encoding (values of at most
 - ``pr``: the product;
 - ``w``: the watermark (the newest ``occurred_at`` known), once a fact moved it;
 - ``v``: the record's version (scripts/commit.lua), once a fact was committed;
+- ``b``: the billing index level it was created at (store/billing.py,
+  ``Layout``); absent in a record written before levels, which is
+  ``LEGACY_LEVEL``;
 - ``f:<event id>``: one fact, packed: ``type|time|kind|fingerprint``.
 
 A time is packed as whole seconds since the epoch, microseconds when there
@@ -24,10 +27,11 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from store.billing import LEGACY_LEVEL
 from store.lifecycle import CANCELLATION, CONSENT, TERM_ENDED
 from store.records import Fact, Purchase
 
-EVENT, PACKED, PRODUCT, WATERMARK, VERSION = "e", "p", "pr", "w", "v"
+EVENT, PACKED, PRODUCT, WATERMARK, VERSION, LEVEL = "e", "p", "pr", "w", "v", "b"
 FACT_PREFIX = "f:"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,8 +61,10 @@ def load_time(packed: str) -> datetime:
     return moment.astimezone(tz)
 
 
-def dump_purchase(p: Purchase) -> dict[Any, str]:
-    """The purchase's fields of a new record (keyed ``Any`` for redis-py's ``hset``)."""
+def dump_purchase(p: Purchase, level: int | None = None) -> dict[Any, str]:
+    """The purchase's fields of a new record (keyed ``Any`` for redis-py's
+    ``hset``), created at billing index ``level`` (None: ``LEGACY_LEVEL``,
+    written as no field: a record migrated from before levels)."""
     term = "" if p.term_years is None else str(p.term_years)
     plan = "a" if p.plan == "annual" else "m"
     packed = "|".join(
@@ -72,7 +78,10 @@ def dump_purchase(p: Purchase) -> dict[Any, str]:
             str(p.monthly_fee_jpy),
         )
     )
-    return {EVENT: p.event_id, PACKED: packed, PRODUCT: p.product}
+    fields = {EVENT: p.event_id, PACKED: packed, PRODUCT: p.product}
+    if level is not None:
+        fields[LEVEL] = str(level)
+    return fields
 
 
 def load_purchase(subscription_id: str, fields: dict[str, str]) -> Purchase:
@@ -89,6 +98,12 @@ def load_purchase(subscription_id: str, fields: dict[str, str]) -> Purchase:
         starts_on=date.fromisoformat(starts_on),
         monthly_fee_jpy=int(fee),
     )
+
+
+def level_of(fields: dict[str, str]) -> int:
+    """The billing index level of a record (its bucket: ``store.billing.bucket_of``)."""
+    level = fields.get(LEVEL)
+    return LEGACY_LEVEL if level is None else int(level)
 
 
 def phone_of(packed: str) -> str:

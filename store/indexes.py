@@ -22,11 +22,13 @@ def on_change(
     before: Subscription | None,
     after: Subscription,
     latest_close: int | None,
+    level: int,
 ) -> None:
     """``latest_close``: the latest month whose close has started, as the
-    writer read it (store.billing.latest_close)."""
+    writer read it (store.billing.latest_close); ``level``: the record's
+    billing index level (``store.codec.level_of``)."""
     if before is None and after.expires_on is not None:
         pipe.zadd(keys.expiry_index, {after.subscription_id: after.expires_on.toordinal()})
     index_annual_term(pipe, keys, before, after)
     index_phone(pipe, keys, before, after)
-    index_span(pipe, BillingKeys(keys.prefix), before, after, latest_close)
+    index_span(pipe, BillingKeys(keys.prefix), before, after, latest_close, level)

@@ -101,7 +101,10 @@ class Keys:
 
     def phone_locale(self, phone: str) -> str:
         """The bucket of the phone → locale index that holds ``phone`` (store/phones.py)."""
-        return f"{self.prefix}idx:phones:{zlib.crc32(phone.encode()) % PHONE_BUCKETS}"
+        return self.phone_bucket(zlib.crc32(phone.encode()) % PHONE_BUCKETS)
+
+    def phone_bucket(self, bucket: int) -> str:
+        return f"{self.prefix}idx:phones:{bucket}"
 
     @property
     def legacy_phone_locale(self) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 import redis
 
 from store import codec
-from store.billing import BUCKETS, BillingKeys, bucket_of, fee_of
+from store.billing import LEGACY_LEVEL, BillingKeys, bucket_of, fee_of
 from store.calendar import next_period, period_from_index, period_start
 from store.errors import PeriodNotClosed
 from store.keys import Keys
@@ -44,8 +44,16 @@ class RedisLedger:
             raise PeriodNotClosed(period, "has not been closed")
         if text(state) != "closed":
             raise PeriodNotClosed(period, "is still closing")
-        for first in range(0, BUCKETS, PAGE):
-            yield from self._page_charges(period, range(first, min(first + PAGE, BUCKETS)))
+        buckets = self.buckets()
+        for first in range(0, buckets, PAGE):
+            yield from self._page_charges(period, range(first, min(first + PAGE, buckets)))
+
+    def buckets(self) -> int:
+        """How many buckets the index, and so every month's ledger, may use:
+        those of the store's level (store/billing.py, ``Layout``), which
+        only rises."""
+        level = self._r.zscore(self._bill.layout, "level")
+        return 1 << (LEGACY_LEVEL if level is None else int(level))
 
     def totals(self, period: str) -> tuple[int, int]:
         """How many charges a month's ledger holds, and their yen (kept by the close)."""
@@ -55,8 +63,11 @@ class RedisLedger:
     def count(self, period: str) -> int:
         return self.totals(period)[0]
 
-    def last_billed_period(self, subscription_id: str, at: datetime | None = None) -> str | None:
-        """The latest month this subscription was charged for (ended by ``at``)."""
+    def last_billed_period(
+        self, subscription_id: str, level: int, at: datetime | None = None
+    ) -> str | None:
+        """The latest month this subscription, a record of ``level``
+        (``codec.level_of``), was charged for (ended by ``at``)."""
         months: list[tuple[bytes, float]] = self._r.zrange(  # type: ignore[assignment]
             self._bill.closes, 0, -1, withscores=True
         )
@@ -65,7 +76,7 @@ class RedisLedger:
             periods = [p for p in periods if period_start(next_period(p)) <= at]
         if not periods:
             return None
-        bucket = bucket_of(subscription_id)
+        bucket = bucket_of(subscription_id, level)
         with self._r.pipeline(transaction=False) as pipe:
             for p in periods:
                 pipe.hexists(self._bill.ledger(p, bucket), subscription_id)

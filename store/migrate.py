@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import redis
 
 from store import codec, events, legacy
-from store.billing import BillingKeys, Span, bucket_of
+from store.billing import LEGACY_LEVEL, BillingKeys, Span, bucket_of
 from store.calendar import period_from_index
 from store.keys import Keys
 from store.text import text
@@ -45,6 +45,11 @@ def migrate(
     progress: Callable[[MigrationReport], None] | None = None,
 ) -> MigrationReport:
     report = MigrationReport()
+    if client.exists(keys.legacy_phone_locale):
+        # Every old record had its number there. Moved, its billing entry is
+        # in the legacy level's bucket (it has no level field), so every
+        # close from now on walks at least that level's buckets.
+        client.zadd(BillingKeys(keys.prefix).layout, {"level": LEGACY_LEVEL}, gt=True)
     for key in client.scan_iter(match=f"{keys.prefix}sub:*", count=batch):
         name = text(key)
         if not name.endswith("}"):
@@ -105,7 +110,9 @@ def _move_spans(client: redis.Redis, prefix: str, batch: int) -> int:
                         None if stop is None else int(stop),
                         int(score) % legacy.FEE_SPAN,
                     )
-                    pipe.hset(bill.spans(bucket_of(sid)), sid, span.packed(bool(is_dirty)))
+                    pipe.hset(
+                        bill.spans(bucket_of(sid, LEGACY_LEVEL)), sid, span.packed(bool(is_dirty))
+                    )
                 pipe.zrem(starts, *ids)
                 pipe.zrem(ends, *ids)
                 pipe.srem(dirty, *ids)
@@ -131,7 +138,7 @@ def _move_ledger(client: redis.Redis, prefix: str, batch: int) -> int:
                     yen = 0
                     for sid, (_, score) in zip(ids, rows, strict=True):
                         fee = int(score) % legacy.FEE_SPAN
-                        pipe.hset(bill.ledger(period, bucket_of(sid)), sid, fee)
+                        pipe.hset(bill.ledger(period, bucket_of(sid, LEGACY_LEVEL)), sid, fee)
                         yen += fee
                     pipe.hincrby(bill.close(period), "charges", len(ids))
                     pipe.hincrby(bill.close(period), "yen", yen)

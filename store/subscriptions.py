@@ -23,7 +23,7 @@ from typing import Any
 import redis
 
 from store import codec, indexes
-from store.billing import BillingKeys, latest_close
+from store.billing import BillingKeys, Layout, latest_close, settle
 from store.calendar import END_OF_TIME
 from store.errors import EventIdReused, SubscriptionExists, UnknownSubscription
 from store.events import DONE, claimed
@@ -79,7 +79,8 @@ class RedisSubscriptions:
         self._commit_script = self._io.script(_COMMIT)
         self._load_script = self._io.script(_LOAD)
         self._ledger = RedisLedger(client, keys)
-        self._closes = BillingKeys(keys.prefix).closes
+        self._bill = BillingKeys(keys.prefix)
+        self._closes = self._bill.closes
 
     def purchase(self, purchase: Purchase, fingerprint: str) -> Applied:
         """Create the record; idempotent per ``purchase.event_id``.
@@ -92,16 +93,21 @@ class RedisSubscriptions:
         sub_key = self._keys.subscription(purchase.subscription_id)
         bucket, field = self._keys.claim(purchase.event_id)
         while True:
-            fields, closing = self._read(sub_key, purchase.event_id, fingerprint)
+            fields, closing, layout = self._read(sub_key, purchase.event_id, fingerprint, True)
             if fields:
                 return self._replayed_purchase(
                     purchase, codec.load_purchase(purchase.subscription_id, fields)
                 )
+            if layout is None or layout.level is None:
+                settle(self._r, self._keys)
+                continue
+            level = layout.level_for(1)
             writes = self._r.pipeline(transaction=False)  # records commands; never executed
-            writes.hset(sub_key, mapping=codec.dump_purchase(purchase))
+            writes.hset(sub_key, mapping=codec.dump_purchase(purchase, level))
             writes.hset(bucket, field, fingerprint + DONE)
+            layout.count(writes, self._bill, level)
             after = project(purchase, [], END_OF_TIME)
-            indexes.on_change(writes, self._keys, None, after, closing)
+            indexes.on_change(writes, self._keys, None, after, closing, level)
             if self._commit(sub_key, "", closing, writes, None):
                 record = project(purchase, [], purchase.occurred_at)
                 return Applied(record, record.history[0])
@@ -137,7 +143,7 @@ class RedisSubscriptions:
         sub_key = self._keys.subscription(subscription_id)
         bucket, field = self._keys.claim(fact.event_id)
         while True:
-            fields, closing = self._read(sub_key, fact.event_id, fingerprint)
+            fields, closing, _ = self._read(sub_key, fact.event_id, fingerprint)
             if not fields:
                 raise UnknownSubscription(subscription_id)
             purchase = codec.load_purchase(subscription_id, fields)
@@ -162,7 +168,7 @@ class RedisSubscriptions:
                 },
             )
             writes.hset(bucket, field, fingerprint + DONE)
-            indexes.on_change(writes, self._keys, before, after, closing)
+            indexes.on_change(writes, self._keys, before, after, closing, codec.level_of(fields))
             entry = after.outcome_of(fact.event_id)
             refused = entry is not None and entry.reason is not None
             answer = self._commit(
@@ -190,8 +196,17 @@ class RedisSubscriptions:
         the script call makes the script write nothing, and the batch is
         folded again."""
         while True:
-            (raw,) = self._io.run(lambda pipe: pipe.zrange(self._closes, -1, -1, withscores=True))
-            folded, args = self._fold_batch(histories, latest_close(raw))
+            raw, placed = self._io.run(
+                lambda pipe: (
+                    pipe.zrange(self._closes, -1, -1, withscores=True),
+                    pipe.zrange(self._bill.layout, 0, -1, withscores=True),
+                )
+            )
+            layout = Layout.read(placed)
+            if layout.level is None:
+                settle(self._r, self._keys)
+                continue
+            folded, args = self._fold_batch(histories, latest_close(raw), layout)
             (answers,) = self._io.run(partial(self._load_script.queue, keys=[], args=args))
             if answers is not None:
                 break  # else a close started meanwhile: fold again
@@ -204,15 +219,17 @@ class RedisSubscriptions:
         return taken
 
     def _fold_batch(
-        self, histories: Sequence[History], closing: int | None
+        self, histories: Sequence[History], closing: int | None, layout: Layout
     ) -> tuple[list[list[Outcome]], list[Any]]:
-        """Each history folded, and scripts/load.lua's arguments for them all."""
+        """Each history folded, and scripts/load.lua's arguments for them all.
+        The batch's new records all take the level its size calls for."""
         folded: list[list[Outcome]] = []
         args: list[Any] = [self._closes, "" if closing is None else closing]
+        placed = (layout, layout.level_for(len(histories)))
         for sid, items in histories:
             sub_key = self._keys.subscription(sid)
             claims = [self._keys.claim(e.event_id) for e, _ in items]
-            outcomes, writes = self._fold_history(sid, sub_key, items, claims, closing)
+            outcomes, writes = self._fold_history(sid, sub_key, items, claims, closing, placed)
             folded.append(outcomes)
             args += [sub_key, len(claims), *(part for claim in claims for part in claim)]
             commands = [] if writes is None else writes.command_stack
@@ -229,9 +246,12 @@ class RedisSubscriptions:
         items: Sequence[tuple[Purchase | Fact, str]],
         claims: list[tuple[str, str]],
         closing: int | None,
+        placed: tuple[Layout, int],
     ) -> tuple[list[Outcome], Any]:
         """``purchase`` and ``apply``, event by event, on a record not yet
-        written: their outcomes and the writes of all their commits at once."""
+        written (it will be of the level ``placed`` gives): their outcomes
+        and the writes of all their commits at once."""
+        layout, level = placed
         outcomes: list[Outcome] = []
         writes = _Recorder()
         fields: dict[str, str] = {}
@@ -257,10 +277,11 @@ class RedisSubscriptions:
                         outcomes.append(Applied(record, record.history[0], duplicate=True))
                     continue
                 bought = item
-                fields.update(codec.dump_purchase(item))
+                fields.update(codec.dump_purchase(item, level))
                 watermark = item.occurred_at  # what watermark_of(fields) reads back
+                layout.count(writes, self._bill, level)
                 before = project(item, [], END_OF_TIME)
-                indexes.on_change(writes, self._keys, None, before, closing)
+                indexes.on_change(writes, self._keys, None, before, closing, level)
                 record = project(item, [], item.occurred_at)
                 outcomes.append(Applied(record, record.history[0]))
             else:
@@ -282,7 +303,7 @@ class RedisSubscriptions:
                 fields[codec.fact_field(item.event_id)] = codec.dump_fact(item, fingerprint)
                 fields[codec.WATERMARK] = codec.dump_time(watermark)
                 after = project(bought, [f for f, _ in known.values()], END_OF_TIME)
-                indexes.on_change(writes, self._keys, before, after, closing)
+                indexes.on_change(writes, self._keys, before, after, closing, level)
                 before = after
                 record = _fold(bought, known, watermark)
                 outcomes.append(Applied(record, record.outcome_of(item.event_id)))
@@ -297,23 +318,27 @@ class RedisSubscriptions:
         return outcomes, writes
 
     def _read(
-        self, sub_key: str, event_id: str, fingerprint: str
-    ) -> tuple[dict[str, str], int | None]:
+        self, sub_key: str, event_id: str, fingerprint: str, new: bool = False
+    ) -> tuple[dict[str, str], int | None, Layout | None]:
         """The record's fields ({} when absent) and the latest month whose
         close has started, read with the event's claim in one round trip;
-        an id claimed with other content is refused."""
+        an id claimed with other content is refused. ``new``: a purchase,
+        so the billing index's layout is read too."""
         bucket, field = self._keys.claim(event_id)
-        claim, raw, closes = self._io.run(
-            lambda pipe: (
-                pipe.hget(bucket, field),
-                pipe.hgetall(sub_key),
-                pipe.zrange(self._closes, -1, -1, withscores=True),
-            )
-        )
+
+        def queue(pipe: Any) -> None:
+            pipe.hget(bucket, field)
+            pipe.hgetall(sub_key)
+            pipe.zrange(self._closes, -1, -1, withscores=True)
+            if new:
+                pipe.zrange(self._bill.layout, 0, -1, withscores=True)
+
+        claim, raw, closes, *placed = self._io.run(queue)
         seen = claimed(claim)
         if seen is not None and seen != fingerprint:
             raise EventIdReused(event_id)
-        return {text(k): text(v) for k, v in raw.items()}, latest_close(closes)
+        layout = Layout.read(placed[0]) if placed else None
+        return {text(k): text(v) for k, v in raw.items()}, latest_close(closes), layout
 
     def _commit(
         self,
@@ -337,7 +362,9 @@ class RedisSubscriptions:
         purchase = codec.load_purchase(subscription_id, fields)
         record = _fold(purchase, codec.facts_of(fields), fields, at)
         # The ledger, not the record, knows what was charged (store/billing.py).
-        record.last_billed_period = self._ledger.last_billed_period(subscription_id, at)
+        record.last_billed_period = self._ledger.last_billed_period(
+            subscription_id, codec.level_of(fields), at
+        )
         return record
 
 
@@ -356,9 +383,13 @@ class _Recorder:
     def hdel(self, name: str, *keys: str) -> None:
         self.command_stack.append((("HDEL", name, *keys), {}))
 
-    def zadd(self, name: str, mapping: dict[str, Any]) -> None:
+    def zadd(self, name: str, mapping: dict[str, Any], gt: bool = False) -> None:
         pairs = [part for member, score in mapping.items() for part in (score, member)]
-        self.command_stack.append((("ZADD", name, *pairs), {}))
+        options = ("GT",) if gt else ()
+        self.command_stack.append((("ZADD", name, *options, *pairs), {}))
+
+    def zincrby(self, name: str, amount: int, value: str) -> None:
+        self.command_stack.append((("ZINCRBY", name, amount, value), {}))
 
     def zrem(self, name: str, *values: str) -> None:
         self.command_stack.append((("ZREM", name, *values), {}))

@@ -16,6 +16,7 @@ wires them. Each process builds only what it runs:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ import redis
 
 from events import JST, Queue
 from scheduler.ticks import Ticker
+from store.billing import settle
 from store.connection import connect
 from store.otp_rules import ms
 from store.redis import RedisStore
@@ -206,6 +208,11 @@ def build(
 ) -> App:
     client = client if client is not None else connect(settings.redis_url)
     base = core(settings, client=client, clock=clock, io=Coalescer(client))
+    # At once, so the first purchase does not wait on it (a worker's first
+    # purchase settles it otherwise: store/billing.py). A user that may not
+    # write the index (the API's, under ACL) leaves it to the workers.
+    with contextlib.suppress(redis.exceptions.NoPermissionError):
+        settle(client, base.store.keys)
     sender = publisher(base)
     running = workers(base, sender, codes(base))
     return App(settings, client, base.store, running.broker, sender, running.deps, running.actors)

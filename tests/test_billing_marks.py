@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from store import subscriptions
+from store import codec, subscriptions
 from store.billing import bucket_of
 from store.calendar import period_index
+from store.text import text
 from subcycle.bootstrap import App
 from tests.support import purchase, run
 from tests.test_billing import month_end
@@ -20,7 +21,9 @@ from tests.test_import import imported
 
 def entry(app: App, sid: str) -> str:
     keys = app.store.billing.keys
-    value: Any = app.client.hget(keys.spans(bucket_of(sid)), sid)
+    raw: Any = app.client.hgetall(app.store.keys.subscription(sid))
+    level = codec.level_of({text(k): text(v) for k, v in raw.items()})
+    value: Any = app.client.hget(keys.spans(bucket_of(sid, level)), sid)
     return value.decode() if isinstance(value, bytes) else str(value)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 
 from store import codec, legacy
-from store.billing import BillingKeys, fee_of
+from store.billing import LEGACY_LEVEL, BillingKeys, fee_of
 from store.calendar import period_from_index
 from store.keys import Keys
 from store.migrate import migrate
@@ -34,6 +34,8 @@ def month_end(period: str) -> Any:
 
 
 def history(app: App) -> None:
+    # A store from before the billing index had levels: the legacy level's buckets.
+    app.client.zadd(BillingKeys(app.settings.key_prefix).layout, {"level": LEGACY_LEVEL})
     run(
         app,
         purchase("S1", event_id="pos-s1"),
@@ -121,6 +123,7 @@ def write_legacy_indexes(client: redis.Redis, keys: Keys) -> None:
     for key in list(client.scan_iter(match=f"{prefix}idx:phones:*")):
         client.hset(keys.legacy_phone_locale, mapping=client.hgetall(key))
         client.delete(key)
+    client.delete(bill.layout)  # the old layout had no levels
 
 
 def test_a_store_in_the_old_layout_reads_the_same_after_migrate(app: App) -> None:
@@ -139,6 +142,7 @@ def test_a_store_in_the_old_layout_reads_the_same_after_migrate(app: App) -> Non
     # Then every license, ledger and CSV reads as before, and no facts hash is left
     assert (report.seen, report.migrated) == (len(SUBS), len(SUBS))
     assert readings(app) == expected
+    assert app.client.zscore(BillingKeys(app.settings.key_prefix).layout, "level") == LEGACY_LEVEL
     assert [app.store.ledger.totals(p) for p in ("2026-06", "2026-07", "2026-08")] == totals
     assert list(app.client.scan_iter(match=f"{app.settings.key_prefix}charges:*")) == []
     assert not any(app.client.exists(app.store.keys.facts(sid)) for sid in SUBS)

@@ -7,7 +7,9 @@
 -- ledger bucket, written only where absent.
 -- KEYS: close hash, done set (this run), cursors hash (this run), closes.
 -- ARGV: span prefix, ledger prefix, close prefix, period, month index, run,
---   shard, first bucket, end bucket (exclusive), budget.
+--   shard, budget, the buckets of a close registered before levels, shards.
+-- The shard's buckets are its equal run of the buckets the run walks (the
+--   close hash's "buckets", set when the run registered).
 -- A bucket's entry: subscription -> "start:fee:end" (end empty while open),
 --   "*" appended while its span changed since the bucket's last close.
 -- A month's ledger bucket not yet written starts as a copy of the span bucket
@@ -17,7 +19,10 @@
 local close, done, cursors, closes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local span_prefix, ledger_prefix, close_prefix = ARGV[1], ARGV[2], ARGV[3]
 local period, month, run, shard = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
-local first, last, budget = tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local budget = tonumber(ARGV[8])
+local per = tonumber(redis.call("hget", close, "buckets") or ARGV[9]) / tonumber(ARGV[10])
+local first = tonumber(shard) * per
+local last = first + per
 
 local at = tonumber(redis.call("hget", cursors, shard) or first)
 -- Catch-up: only a subscription whose span changed since its bucket's last
