@@ -152,7 +152,7 @@ def shard_buckets(shard: int, buckets: int = BUCKETS) -> range:
 class Layout:
     """The billing index's level, and how many records were given one, as
     a writer read them (``ZRANGE layout 0 -1 WITHSCORES``, beside the
-    latest close). ``level`` None: never settled (``RedisBilling.settle``)."""
+    latest close). ``level`` None: never settled (``settle``)."""
 
     level: int | None
     records: int

@@ -225,11 +225,13 @@ class RedisSubscriptions:
         The batch's new records all take the level its size calls for."""
         folded: list[list[Outcome]] = []
         args: list[Any] = [self._closes, "" if closing is None else closing]
-        placed = (layout, layout.level_for(len(histories)))
+        level = layout.level_for(len(histories))
         for sid, items in histories:
             sub_key = self._keys.subscription(sid)
             claims = [self._keys.claim(e.event_id) for e, _ in items]
-            outcomes, writes = self._fold_history(sid, sub_key, items, claims, closing, placed)
+            outcomes, writes = self._fold_history(
+                sid, sub_key, items, claims, closing, layout, level
+            )
             folded.append(outcomes)
             args += [sub_key, len(claims), *(part for claim in claims for part in claim)]
             commands = [] if writes is None else writes.command_stack
@@ -246,12 +248,12 @@ class RedisSubscriptions:
         items: Sequence[tuple[Purchase | Fact, str]],
         claims: list[tuple[str, str]],
         closing: int | None,
-        placed: tuple[Layout, int],
+        layout: Layout,
+        level: int,
     ) -> tuple[list[Outcome], Any]:
         """``purchase`` and ``apply``, event by event, on a record not yet
-        written (it will be of the level ``placed`` gives): their outcomes
-        and the writes of all their commits at once."""
-        layout, level = placed
+        written (it will be of ``level``, counted in ``layout``): their
+        outcomes and the writes of all their commits at once."""
         outcomes: list[Outcome] = []
         writes = _Recorder()
         fields: dict[str, str] = {}
